@@ -1,0 +1,317 @@
+//! The virtual EMV contact card of acquirer-protocol.md §7: APDU in, APDU
+//! out. One model serves the simulated reader, the engine's tests and the
+//! program that plugs the card into a real pcscd through vpcd.
+//!
+//! Behaviour follows §7: PSE and AID selection, GPO format 1 with AFL
+//! `08 01 01 00`, one record on SFI 1, GENERATE AC (ARQC / TC within the
+//! offline limit / AAC when blocked) with the ISO 9797-1 alg. 3 cryptogram,
+//! and a second GENERATE AC that checks the ARPC. The ATC advances once per
+//! transaction, at the first GENERATE AC.
+
+use crate::apdu::{sw, Command};
+use crate::testdata::CardProfile;
+use smartpos_proto::crypto::{emv, CryptoError, Key};
+use smartpos_proto::tlv;
+
+/// `1PAY.SYS.DDF01`.
+pub const PSE_NAME: &[u8] = b"1PAY.SYS.DDF01";
+/// CDOL1 of §7 (29 bytes of data).
+pub const CDOL1: &str = "9F02069F03069F1A0295055F2A029A039C019F3704";
+/// CDOL2 of §7 (21 bytes of data).
+pub const CDOL2: &str = "8A02910A95059F3704";
+/// A T=1 ATR with no historical bytes (as vpcd's example cards use).
+pub const ATR: [u8; 5] = [0x3B, 0x80, 0x80, 0x01, 0x01];
+/// Issuer application data returned with every cryptogram.
+const IAD: [u8; 7] = [0x07, 0x01, 0x01, 0x03, 0xA0, 0x00, 0x00];
+
+/// How the card returns response data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Data and `90 00` in one response.
+    Direct,
+    /// T=0 style: `61 xx` for commands that send data (GET RESPONSE fetches
+    /// it), `6C xx` when a case 2 command's `Le` is wrong.
+    T0,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Phase {
+    Idle,
+    Selected,
+    Initiated,
+    FirstAc { cid: u8, arqc: [u8; 8], amount: u64 },
+    Done,
+}
+
+/// Cryptogram information data.
+pub mod cid {
+    pub const AAC: u8 = 0x00;
+    pub const TC: u8 = 0x40;
+    pub const ARQC: u8 = 0x80;
+}
+
+/// One virtual card.
+#[derive(Debug)]
+pub struct VirtualCard {
+    profile: CardProfile,
+    icc_mk: Key,
+    aip: [u8; 2],
+    atc: u16,
+    phase: Phase,
+    pending: Option<Vec<u8>>,
+    /// Answer the PSE (`false`: `6A 82`, the terminal must use its AID list).
+    pub with_pse: bool,
+    pub transport: Transport,
+    /// Test knob: refuse the second GENERATE AC whatever the host said.
+    pub refuse_second_ac: bool,
+}
+
+impl VirtualCard {
+    /// A card for `profile` with its ICC master key derived from `imk_hex`.
+    pub fn new(profile: &CardProfile, imk_hex: &str) -> Result<Self, CryptoError> {
+        let imk = Key::new(&hex::decode(imk_hex).map_err(|_| CryptoError::KeyLength(0))?)?;
+        let icc_mk = emv::derive_icc_master_key(&imk, &profile.pan, &profile.psn)?;
+        let aip_bytes = hex::decode(&profile.aip).map_err(|_| CryptoError::KeyLength(0))?;
+        let aip = [aip_bytes.first().copied().unwrap_or(0), aip_bytes.get(1).copied().unwrap_or(0)];
+        Ok(Self { profile: profile.clone(), icc_mk, aip, atc: 0, phase: Phase::Idle, pending: None, with_pse: true, transport: Transport::Direct, refuse_second_ac: false })
+    }
+
+    pub fn profile(&self) -> &CardProfile {
+        &self.profile
+    }
+
+    /// Application transaction counter.
+    pub fn atc(&self) -> u16 {
+        self.atc
+    }
+
+    pub fn atr(&self) -> &'static [u8] {
+        &ATR
+    }
+
+    /// Power cycle / warm reset: selection and transaction state are lost,
+    /// the ATC is not.
+    pub fn reset(&mut self) {
+        self.phase = Phase::Idle;
+        self.pending = None;
+    }
+
+    /// Processes one command APDU.
+    pub fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
+        let cmd = match Command::parse(apdu) {
+            Ok(c) => c,
+            Err(s) => return s.to_vec(),
+        };
+        if cmd.ins == 0xC0 && cmd.cla == 0x00 {
+            return self.get_response(&cmd);
+        }
+        self.pending = None;
+        let result = match (cmd.cla, cmd.ins) {
+            (0x00, 0xA4) => self.select(&cmd),
+            (0x00, 0xB2) => self.read_record(&cmd),
+            (0x80, 0xA8) => self.gpo(&cmd),
+            (0x80, 0xAE) => self.generate_ac(&cmd),
+            (0x00 | 0x80, _) => Err(sw::INS_NOT_SUPPORTED),
+            _ => Err(sw::CLA_NOT_SUPPORTED),
+        };
+        match result {
+            Err(s) => s.to_vec(),
+            Ok(data) => self.deliver(&cmd, data),
+        }
+    }
+
+    fn deliver(&mut self, cmd: &Command<'_>, data: Vec<u8>) -> Vec<u8> {
+        match self.transport {
+            Transport::Direct => [data, sw::OK.to_vec()].concat(),
+            Transport::T0 if !cmd.data.is_empty() => {
+                let len = data.len().min(255) as u8;
+                self.pending = Some(data);
+                vec![0x61, len]
+            }
+            Transport::T0 => match cmd.le {
+                Some(le) if le != data.len() && le != 256 => vec![0x6C, data.len().min(255) as u8],
+                _ => [data, sw::OK.to_vec()].concat(),
+            },
+        }
+    }
+
+    fn get_response(&mut self, cmd: &Command<'_>) -> Vec<u8> {
+        match self.pending.take() {
+            None => sw::CONDITIONS_NOT_SATISFIED.to_vec(),
+            Some(data) => match cmd.le {
+                Some(le) if le != 256 && le != data.len() => {
+                    let len = data.len().min(255) as u8;
+                    self.pending = Some(data);
+                    vec![0x6C, len]
+                }
+                _ => [data, sw::OK.to_vec()].concat(),
+            },
+        }
+    }
+
+    fn aid(&self) -> Vec<u8> {
+        hex::decode(&self.profile.aid).unwrap_or_default()
+    }
+
+    fn select(&mut self, cmd: &Command<'_>) -> Result<Vec<u8>, [u8; 2]> {
+        if cmd.p1 != 0x04 {
+            return Err(sw::INCORRECT_P1P2);
+        }
+        self.phase = Phase::Idle;
+        let mut fci = Vec::new();
+        if cmd.data == PSE_NAME {
+            if !self.with_pse {
+                return Err(sw::FILE_NOT_FOUND);
+            }
+            tlv::write(0x84, PSE_NAME, &mut fci);
+            tlv::write(0xA5, &[0x88, 0x01, 0x02], &mut fci);
+        } else if !cmd.data.is_empty() && self.aid().starts_with(cmd.data) {
+            let mut prop = Vec::new();
+            tlv::write(0x50, self.profile.app_label.as_bytes(), &mut prop);
+            tlv::write(0x87, &[0x01], &mut prop);
+            tlv::write(0x84, &self.aid(), &mut fci);
+            tlv::write(0xA5, &prop, &mut fci);
+            self.phase = Phase::Selected;
+        } else {
+            return Err(sw::FILE_NOT_FOUND);
+        }
+        let mut out = Vec::new();
+        tlv::write(0x6F, &fci, &mut out);
+        Ok(out)
+    }
+
+    fn read_record(&self, cmd: &Command<'_>) -> Result<Vec<u8>, [u8; 2]> {
+        if cmd.p2 & 0x07 != 0x04 {
+            return Err(sw::INCORRECT_P1P2);
+        }
+        let sfi = cmd.p2 >> 3;
+        let mut body = Vec::new();
+        match (sfi, cmd.p1) {
+            (2, 1) if self.with_pse => {
+                let mut entry = Vec::new();
+                tlv::write(0x4F, &self.aid(), &mut entry);
+                tlv::write(0x50, self.profile.app_label.as_bytes(), &mut entry);
+                tlv::write(0x87, &[0x01], &mut entry);
+                tlv::write(0x61, &entry, &mut body);
+            }
+            (1, 1) if matches!(self.phase, Phase::Initiated | Phase::FirstAc { .. } | Phase::Done) => {
+                let h = |s: &str| hex::decode(s).unwrap_or_default();
+                tlv::write(0x57, &h(&self.profile.track2_hex()), &mut body);
+                tlv::write(0x5A, &h(&self.profile.pan_hex()), &mut body);
+                tlv::write(0x5F24, &h(&format!("{}31", self.profile.expiry)), &mut body);
+                tlv::write(0x5F34, &h(&self.profile.psn), &mut body);
+                tlv::write(0x5F20, self.profile.name.as_bytes(), &mut body);
+                tlv::write(0x8C, &h(CDOL1), &mut body);
+                tlv::write(0x8D, &h(CDOL2), &mut body);
+                // CVM list: X and Y amounts 0; rule `02 00`: enciphered PIN online, always.
+                tlv::write(0x8E, &h("00000000000000000200"), &mut body);
+                tlv::write(0x9F07, &[0xFF, 0x00], &mut body);
+                tlv::write(0x9F08, &[0x00, 0x30], &mut body);
+            }
+            (1, 1) => return Err(sw::CONDITIONS_NOT_SATISFIED),
+            _ => return Err(sw::RECORD_NOT_FOUND),
+        }
+        let mut out = Vec::new();
+        tlv::write(0x70, &body, &mut out);
+        Ok(out)
+    }
+
+    fn gpo(&mut self, cmd: &Command<'_>) -> Result<Vec<u8>, [u8; 2]> {
+        if self.phase != Phase::Selected {
+            return Err(sw::CONDITIONS_NOT_SATISFIED);
+        }
+        // No PDOL: the command data is an empty `83` template.
+        if cmd.data != [0x83, 0x00] {
+            return Err(sw::WRONG_LENGTH);
+        }
+        self.phase = Phase::Initiated;
+        let mut v = self.aip.to_vec();
+        v.extend_from_slice(&[0x08, 0x01, 0x01, 0x00]);
+        let mut out = Vec::new();
+        tlv::write(0x80, &v, &mut out);
+        Ok(out)
+    }
+
+    fn generate_ac(&mut self, cmd: &Command<'_>) -> Result<Vec<u8>, [u8; 2]> {
+        let requested = cmd.p1 & 0xC0;
+        if requested == 0xC0 {
+            return Err(sw::INCORRECT_P1P2);
+        }
+        match self.phase.clone() {
+            Phase::Initiated => self.first_ac(requested, cmd.data),
+            Phase::FirstAc { cid: cid::ARQC, arqc, amount } => self.second_ac(cmd.data, arqc, amount),
+            _ => Err(sw::CONDITIONS_NOT_SATISFIED),
+        }
+    }
+
+    fn first_ac(&mut self, requested: u8, data: &[u8]) -> Result<Vec<u8>, [u8; 2]> {
+        if data.len() != 29 {
+            return Err(sw::WRONG_LENGTH);
+        }
+        let amount = bcd_amount(data.get(..6).unwrap_or_default());
+        let decision = if self.profile.blocked || requested == cid::AAC {
+            cid::AAC
+        } else if requested == cid::TC && amount <= self.profile.offline_limit {
+            cid::TC
+        } else {
+            cid::ARQC
+        };
+        self.atc = self.atc.wrapping_add(1);
+        let ac = self.cryptogram(data)?;
+        self.phase = Phase::FirstAc { cid: decision, arqc: ac, amount };
+        if decision != cid::ARQC {
+            self.phase = Phase::Done;
+        }
+        Ok(self.ac_response(decision, ac))
+    }
+
+    fn second_ac(&mut self, data: &[u8], arqc: [u8; 8], amount: u64) -> Result<Vec<u8>, [u8; 2]> {
+        if data.len() != 21 {
+            return Err(sw::WRONG_LENGTH);
+        }
+        let arc: [u8; 2] = data.get(..2).and_then(|s| s.try_into().ok()).ok_or(sw::WRONG_LENGTH)?;
+        let iad = data.get(2..12).unwrap_or_default();
+        let decision = if self.refuse_second_ac || self.profile.blocked {
+            cid::AAC
+        } else if &arc == b"00" {
+            // Issuer authentication: with issuer data present, the ARPC must verify.
+            let provided = iad.iter().any(|&b| b != 0);
+            let verified = iad.get(..8) == Some(&emv::arpc_method1(&self.icc_mk, &arqc, &arc)[..]) && iad.get(8..10) == Some(&arc[..]);
+            if !provided || verified { cid::TC } else { cid::AAC }
+        } else if &arc == b"Y3" && amount <= self.profile.offline_limit {
+            cid::TC
+        } else {
+            cid::AAC
+        };
+        let ac = self.cryptogram(data)?;
+        self.phase = Phase::Done;
+        Ok(self.ac_response(decision, ac))
+    }
+
+    /// AC over `cdol_data ‖ AIP ‖ ATC` (§7).
+    fn cryptogram(&self, cdol_data: &[u8]) -> Result<[u8; 8], [u8; 2]> {
+        let mut input = cdol_data.to_vec();
+        input.extend_from_slice(&self.aip);
+        input.extend_from_slice(&self.atc.to_be_bytes());
+        emv::application_cryptogram(&self.icc_mk, &input).map_err(|_| sw::CONDITIONS_NOT_SATISFIED)
+    }
+
+    fn ac_response(&self, cid: u8, ac: [u8; 8]) -> Vec<u8> {
+        let mut v = vec![cid];
+        v.extend_from_slice(&self.atc.to_be_bytes());
+        v.extend_from_slice(&ac);
+        v.extend_from_slice(&IAD);
+        let mut out = Vec::new();
+        tlv::write(0x80, &v, &mut out);
+        out
+    }
+}
+
+/// An amount from 6 BCD bytes (tag 9F02); non-BCD nibbles count as 9 so a
+/// malformed amount never falls under the offline limit.
+fn bcd_amount(b: &[u8]) -> u64 {
+    b.iter().fold(0u64, |acc, &x| {
+        let d = |n: u8| u64::from(n.min(9));
+        acc * 100 + d(x >> 4) * 10 + d(x & 0xF)
+    })
+}
