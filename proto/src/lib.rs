@@ -6,6 +6,7 @@
 //!
 //! | concept | module |
 //! |---|---|
+//! | civil time for fields 12/13/15 and RFC 3339 | [`clock`] |
 //! | ISO 8583 frames and messages, table-driven | [`codec`] |
 //! | the field table of `smartpos-1` | [`codec::field_table`] |
 //! | a dialect: table + framing + MAC, as data | [`dialect`] |
@@ -28,6 +29,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod clock;
 pub mod codec;
 pub mod crypto;
 pub mod dialect;

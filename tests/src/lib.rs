@@ -6,8 +6,12 @@
 //!
 //! | concept | module |
 //! |---|---|
+//! | the acquirer simulator | [`acquirer`] |
 //! | independent oracles (pyiso8583, pyemv, psec, cryptography) | [`oracle`] |
+//! | a minimal hand-built terminal that tests the simulator | [`test_terminal`] |
 
 #![forbid(unsafe_code)]
 
+pub mod acquirer;
 pub mod oracle;
+pub mod test_terminal;

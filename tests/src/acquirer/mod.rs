@@ -1,0 +1,130 @@
+//! The acquirer simulator (`pos-acquirer-sim`): a real TCP server that
+//! speaks the whole protocol of acquirer-protocol.md §3 against the cards
+//! and merchants of `test-cards.toml`, keeps a ledger of what it charged,
+//! and injects faults on command. It is test equipment: never linked into
+//! `posd`.
+//!
+//! | concept | module |
+//! |---|---|
+//! | what the host remembers | [`state`] |
+//! | the issuer's checks (track 2, PIN, ARQC/TC, ARPC) | [`issuer`] |
+//! | one handler per exchange | `handlers` |
+//! | faults switchable at run time | [`faults`] |
+//! | the ledger tests read | [`ledger`] |
+//! | TCP front and fault delivery | `server` |
+//! | JSON-lines control socket | [`control`] |
+
+pub mod control;
+pub mod faults;
+mod handlers;
+pub mod issuer;
+pub mod ledger;
+mod server;
+pub mod state;
+
+use faults::Faults;
+use ledger::Ledger;
+use smartpos_vcard::testdata::TestData;
+use state::HostState;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// State shared by the server, the control socket and the handle.
+#[derive(Debug)]
+pub struct Shared {
+    pub(crate) state: Mutex<HostState>,
+    pub(crate) faults: Mutex<Faults>,
+    pub(crate) refuse: watch::Sender<bool>,
+    pub(crate) shutdown: watch::Sender<bool>,
+    pub(crate) log_exchanges: bool,
+}
+
+impl Shared {
+    pub fn faults(&self) -> Faults {
+        self.faults.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn set_faults(&self, f: Faults) {
+        let refuse = f.refuse;
+        *self.faults.lock().unwrap_or_else(|p| p.into_inner()) = f;
+        let _ = self.refuse.send_replace(refuse);
+    }
+
+    pub fn ledger(&self) -> Ledger {
+        Ledger::of(&self.state.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// How to run the simulator.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Where terminals connect (port 0: any free port).
+    pub listen: SocketAddr,
+    /// The control socket (port 0: any free port). Keep it on loopback.
+    pub control: SocketAddr,
+    pub test_data: TestData,
+    /// One JSON line per exchange on stderr.
+    pub log_exchanges: bool,
+}
+
+impl SimConfig {
+    /// Loopback, free ports, the repository's test data, quiet.
+    pub fn local() -> Self {
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+        Self { listen: any, control: any, test_data: TestData::embedded(), log_exchanges: false }
+    }
+}
+
+/// A running simulator.
+#[derive(Debug)]
+pub struct SimHandle {
+    pub addr: SocketAddr,
+    pub control_addr: SocketAddr,
+    pub shared: Arc<Shared>,
+}
+
+impl SimHandle {
+    pub fn set_faults(&self, f: Faults) {
+        self.shared.set_faults(f);
+    }
+
+    pub fn ledger(&self) -> Ledger {
+        self.shared.ledger()
+    }
+
+    /// Stops accepting and closes every connection.
+    pub fn stop(&self) {
+        let _ = self.shared.shutdown.send_replace(true);
+    }
+
+    /// Resolves when the simulator was told to shut down.
+    pub async fn stopped(&self) {
+        let mut rx = self.shared.shutdown.subscribe();
+        while !*rx.borrow() {
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Starts the simulator on the current tokio runtime.
+pub async fn start(cfg: SimConfig) -> std::io::Result<SimHandle> {
+    let state = HostState::new(cfg.test_data).map_err(std::io::Error::other)?;
+    let listener = TcpListener::bind(cfg.listen).await?;
+    let control = TcpListener::bind(cfg.control).await?;
+    let addr = listener.local_addr()?;
+    let control_addr = control.local_addr()?;
+    let shared = Arc::new(Shared {
+        state: Mutex::new(state),
+        faults: Mutex::new(Faults::default()),
+        refuse: watch::channel(false).0,
+        shutdown: watch::channel(false).0,
+        log_exchanges: cfg.log_exchanges,
+    });
+    tokio::spawn(server::accept_loop(addr, listener, shared.clone()));
+    tokio::spawn(control::serve(control, shared.clone()));
+    Ok(SimHandle { addr, control_addr, shared })
+}
