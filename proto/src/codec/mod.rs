@@ -9,6 +9,7 @@ pub mod bcd;
 pub mod error;
 pub mod field_spec;
 pub mod field_table;
+mod hex_serde;
 mod interpreter;
 pub mod message;
 
@@ -33,10 +34,13 @@ pub struct Framing {
     /// Largest value of the 2-byte length prefix accepted or produced.
     pub max_frame_len: usize,
     /// First TPDU byte.
+    #[serde(with = "hex_serde::byte")]
     pub tpdu_id: u8,
     /// NII of the host (destination of requests), 4 BCD digits.
+    #[serde(with = "hex_serde::array")]
     pub host_nii: [u8; 2],
     /// NII of the terminal (source of requests), 4 BCD digits.
+    #[serde(with = "hex_serde::array")]
     pub terminal_nii: [u8; 2],
     /// The 6-byte header's fixed parts; `None` for dialects without a header.
     pub header: Option<HeaderTemplate>,
@@ -46,8 +50,11 @@ pub struct Framing {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HeaderTemplate {
+    #[serde(with = "hex_serde::byte")]
     pub application_type: u8,
+    #[serde(with = "hex_serde::byte")]
     pub software_version: u8,
+    #[serde(with = "hex_serde::array")]
     pub sub_version: [u8; 3],
 }
 
