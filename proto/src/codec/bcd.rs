@@ -87,11 +87,13 @@ pub fn unpack(bytes: &[u8], digits: usize, align: Align, hex: bool) -> Result<Ve
 }
 
 /// Packs a length prefix of `width` bytes (1 = `LL`, 2 = `LLL`) as BCD.
+/// Values beyond the width keep only their low digits; callers check
+/// lengths against the field's maximum first.
 pub fn pack_len(len: usize, width: usize, out: &mut Vec<u8>) {
-    let digits = width * 2;
-    let s = format!("{len:0digits$}");
-    // `s` holds only digits, so packing cannot fail.
-    let _ = pack(s.as_bytes(), Align::Right, false, out);
+    for i in (0..width).rev() {
+        let pair = (len / 100usize.pow(i as u32)) % 100;
+        out.push(((pair / 10) << 4 | (pair % 10)) as u8);
+    }
 }
 
 /// Reads a BCD length prefix. `None` for a non-BCD nibble.

@@ -184,7 +184,7 @@ impl Codec {
 
     /// The whole frame, length prefix included.
     pub fn encode_frame(&self, frame: &Frame) -> Result<Vec<u8>, EncodeError> {
-        let mut out = Vec::with_capacity(256);
+        let mut out = Vec::with_capacity(512);
         out.extend_from_slice(&[0, 0]);
         out.push(frame.tpdu.id);
         out.extend_from_slice(&frame.tpdu.destination);
@@ -286,7 +286,7 @@ impl Codec {
         if bitmap & (1 << 63) != 0 {
             return Err(DecodeError { kind: DecodeErrorKind::SecondaryBitmap, field: Some(1), offset: bitmap_at });
         }
-        let mut spans = Vec::new();
+        let mut spans = Vec::with_capacity(24);
         for n in 2u8..=64 {
             if bitmap & (1u64 << (64 - u32::from(n))) == 0 {
                 continue;
