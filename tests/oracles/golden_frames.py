@@ -17,9 +17,12 @@ import warnings
 warnings.filterwarnings("ignore", message=".*TripleDES.*")
 import sys
 import tomllib
+from pathlib import Path
 
 import iso8583
-from psec import des as psec_des
+
+sys.path.insert(0, str(Path(__file__).parent))
+from crypto_oracle import cup_ecb_mac  # noqa: E402  (one spec-text MAC for both oracles)
 
 
 def n_fixed(length, align="right"):
@@ -77,19 +80,6 @@ SPEC = {
     "63": text(163, 2),
     "64": binary(8),
 }
-
-
-def cup_ecb_mac(mak: bytes, mab: bytes) -> bytes:
-    if len(mab) % 8:
-        mab += b"\x00" * (8 - len(mab) % 8)
-    folded = bytes(8)
-    for i in range(0, len(mab), 8):
-        folded = bytes(a ^ b for a, b in zip(folded, mab[i:i + 8]))
-    h = folded.hex().upper().encode()
-    k = mak + mak
-    e1 = psec_des.encrypt_tdes_ecb(k, h[:8])
-    e2 = psec_des.encrypt_tdes_ecb(k, bytes(a ^ b for a, b in zip(e1, h[8:])))
-    return e2.hex().upper().encode()[:8]
 
 
 def encode(frame) -> bytes:

@@ -117,6 +117,20 @@ mod tests {
         assert!(m.iter().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase()));
     }
 
+    /// §4 worked by hand for MAB = "12345678" "ABCDEFGH" "XY":
+    /// blocks 3132333435363738 ^ 4142434445464748 ^ 5859000000000000
+    /// = 2829707070707070 → "2829707070707070" → left "28297070",
+    /// right "70707070"; then DES, XOR, DES, first 8 hex characters.
+    #[test]
+    fn cup_ecb_worked_example() {
+        let mak = Key::new(&hex::decode("133457799BBCDFF1").unwrap()).unwrap();
+        let e1 = mak.encrypt_block(*b"28297070");
+        let t: [u8; 8] = std::array::from_fn(|i| e1[i] ^ b"70707070"[i]);
+        let e2 = mak.encrypt_block(t);
+        let want = hex::encode_upper(e2);
+        assert_eq!(&cup_ecb_mac(&mak, b"12345678ABCDEFGHXY").unwrap(), want[..8].as_bytes());
+    }
+
     #[test]
     fn wrong_key_lengths_refused() {
         assert!(cup_ecb_mac(&Key::new(&[1; 16]).unwrap(), b"x").is_err());
