@@ -6,7 +6,9 @@
 //! | concept | module |
 //! |---|---|
 //! | the configuration file `posd.toml` | [`config`] |
+//! | SQLite store, migrations, sealed keys | [`store`] |
 
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod store;

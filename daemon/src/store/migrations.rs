@@ -1,0 +1,96 @@
+//! Versioned schema migrations. Each step only adds (tables, columns,
+//! indexes); none drops or rewrites user data — payment SDKs have lost
+//! offline queues to "clean" migrations. All pending steps run in one
+//! transaction: a failure rolls back and leaves the file as it was, and the
+//! daemon stops with the version that failed.
+
+use rusqlite::Connection;
+
+/// The schema, one step per version (version = index + 1).
+pub const MIGRATIONS: &[&str] = &[
+    // 1: identity, sealed keys, counters, journal, offline queue, pending reversal.
+    r#"
+    CREATE TABLE terminal (
+        id              INTEGER PRIMARY KEY CHECK (id = 1),
+        serial          TEXT NOT NULL,
+        tid             TEXT,
+        mid             TEXT,
+        merchant_name   TEXT,
+        deposit_amount  INTEGER,
+        deposit_status  TEXT,
+        bound_at        TEXT
+    );
+    CREATE TABLE sealed_key (
+        name        TEXT PRIMARY KEY,          -- 'tmk', 'pik', 'mak', 'tdk', 'rsa'
+        sealed      BLOB NOT NULL,             -- KeyStore::seal output, never a clear key
+        kcv         TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+    );
+    CREATE TABLE counter (
+        name    TEXT PRIMARY KEY,              -- 'stan', 'batch'
+        value   INTEGER NOT NULL
+    );
+    CREATE TABLE journal (
+        id              INTEGER PRIMARY KEY,
+        kind            TEXT NOT NULL,         -- sale, void, refund, balance, offline-sale
+        batch           INTEGER NOT NULL,
+        stan            INTEGER NOT NULL,
+        amount          INTEGER NOT NULL,
+        masked_pan      TEXT NOT NULL,         -- first 6 / last 4
+        card_sealed     BLOB,                  -- what void/refund/upload need, sealed
+        aid             TEXT,
+        response_code   TEXT,
+        rrn             TEXT,
+        auth_code       TEXT,
+        state           TEXT NOT NULL,
+        reference       TEXT,
+        created_at      TEXT NOT NULL,
+        UNIQUE (batch, stan)
+    );
+    CREATE TABLE offline_queue (
+        journal_id      INTEGER PRIMARY KEY REFERENCES journal(id),
+        advice_sealed   BLOB NOT NULL,         -- the advice request, sealed
+        queued_at       INTEGER NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        forwarded_at    INTEGER,
+        outcome         TEXT
+    );
+    CREATE TABLE pending_reversal (
+        journal_id      INTEGER PRIMARY KEY REFERENCES journal(id),
+        reason          TEXT NOT NULL,         -- 06, 98, A0, 96
+        request_sealed  BLOB NOT NULL,
+        tries           INTEGER NOT NULL DEFAULT 0,
+        flagged         INTEGER NOT NULL DEFAULT 0,
+        created_at      INTEGER NOT NULL
+    );
+    "#,
+];
+
+/// Why the schema could not be brought up to date.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error("the database is at schema version {found}, newer than this posd knows ({known}); install a newer posd or restore a backup — the file was not changed")]
+    NewerThanKnown { found: u32, known: u32 },
+    #[error("migration to schema version {version} failed: {source}; the database file was left unchanged")]
+    Failed { version: u32, source: rusqlite::Error },
+}
+
+/// Brings `conn` to the newest version of `steps`.
+pub fn migrate(conn: &mut Connection, steps: &[&str]) -> Result<u32, MigrationError> {
+    let known = steps.len() as u32;
+    let found: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|source| MigrationError::Failed { version: 0, source })?;
+    if found > known {
+        return Err(MigrationError::NewerThanKnown { found, known });
+    }
+    if found == known {
+        return Ok(found);
+    }
+    let tx = conn.transaction().map_err(|source| MigrationError::Failed { version: found + 1, source })?;
+    for (i, sql) in steps.iter().enumerate().skip(found as usize) {
+        let version = i as u32 + 1;
+        tx.execute_batch(sql).map_err(|source| MigrationError::Failed { version, source })?;
+        tx.pragma_update(None, "user_version", version).map_err(|source| MigrationError::Failed { version, source })?;
+    }
+    tx.commit().map_err(|source| MigrationError::Failed { version: known, source })?;
+    Ok(known)
+}

@@ -1,0 +1,170 @@
+//! The terminal's persistent state: one SQLite file under the state
+//! directory (WAL, `synchronous=FULL`), schema by versioned migrations
+//! ([`migrations`]), keys sealed by a [`keystore::KeyStore`] before they
+//! are written. Counters advance inside the caller's transaction, so a STAN
+//! is never used twice nor lost across a crash.
+
+pub mod keystore;
+pub mod migrations;
+
+use keystore::{KeyStore, KeyStoreError};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use std::path::Path;
+use std::sync::Arc;
+use zeroize::Zeroizing;
+
+/// A store failure, with what the operator can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Open { path: String, source: rusqlite::Error },
+    #[error(transparent)]
+    Migration(#[from] migrations::MigrationError),
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Key(#[from] KeyStoreError),
+}
+
+/// Who the terminal is bound to (activation result).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Identity {
+    pub serial: String,
+    pub tid: Option<String>,
+    pub mid: Option<String>,
+    pub merchant_name: Option<String>,
+    pub deposit_amount: Option<u64>,
+    pub deposit_status: Option<String>,
+    pub bound_at: Option<String>,
+}
+
+impl Identity {
+    pub fn is_bound(&self) -> bool {
+        self.tid.is_some() && self.mid.is_some()
+    }
+}
+
+/// The store.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    keys: Arc<dyn KeyStore>,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path, keys: Arc<dyn KeyStore>) -> Result<Self, StoreError> {
+        Self::open_with(path, keys, migrations::MIGRATIONS)
+    }
+
+    /// [`Store::open`] with an explicit migration list (tests).
+    pub fn open_with(path: &Path, keys: Arc<dyn KeyStore>, steps: &[&str]) -> Result<Self, StoreError> {
+        let open_err = |source| StoreError::Open { path: path.display().to_string(), source };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        // WAL + FULL: a commit is on disk before the message that depends on it leaves.
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(open_err)?;
+        migrations::migrate(&mut conn, steps)?;
+        Ok(Self { conn, keys })
+    }
+
+    /// A transaction for one state change and everything that must commit with it.
+    pub fn transaction(&mut self) -> Result<Transaction<'_>, StoreError> {
+        Ok(self.conn.transaction()?)
+    }
+
+    pub fn identity(&self) -> Result<Option<Identity>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT serial, tid, mid, merchant_name, deposit_amount, deposit_status, bound_at FROM terminal WHERE id = 1", [], |r| {
+                Ok(Identity {
+                    serial: r.get(0)?,
+                    tid: r.get(1)?,
+                    mid: r.get(2)?,
+                    merchant_name: r.get(3)?,
+                    deposit_amount: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
+                    deposit_status: r.get(5)?,
+                    bound_at: r.get(6)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Writes the identity (binding) in `tx`.
+    pub fn put_identity(tx: &Transaction<'_>, id: &Identity) -> Result<(), StoreError> {
+        tx.execute(
+            "INSERT INTO terminal (id, serial, tid, mid, merchant_name, deposit_amount, deposit_status, bound_at) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT(id) DO UPDATE SET serial = ?1, tid = ?2, mid = ?3, merchant_name = ?4, deposit_amount = ?5, deposit_status = ?6, bound_at = ?7",
+            params![id.serial, id.tid, id.mid, id.merchant_name, id.deposit_amount.map(|v| v as i64), id.deposit_status, id.bound_at],
+        )?;
+        Ok(())
+    }
+
+    /// The key store that seals keys for this database.
+    pub fn keystore(&self) -> Arc<dyn KeyStore> {
+        self.keys.clone()
+    }
+
+    /// Seals `clear` with `keys` and stores it under `name` in `tx`.
+    pub fn put_key(tx: &Transaction<'_>, keys: &dyn KeyStore, name: &str, clear: &[u8], kcv: &str, now: &str) -> Result<(), StoreError> {
+        let sealed = keys.seal(name, clear)?;
+        tx.execute(
+            "INSERT INTO sealed_key (name, sealed, kcv, updated_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(name) DO UPDATE SET sealed = ?2, kcv = ?3, updated_at = ?4",
+            params![name, sealed, kcv, now],
+        )?;
+        Ok(())
+    }
+
+    /// Opens the key stored under `name`.
+    pub fn key(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+        let sealed: Option<Vec<u8>> = self.conn.query_row("SELECT sealed FROM sealed_key WHERE name = ?1", [name], |r| r.get(0)).optional()?;
+        Ok(match sealed {
+            Some(s) => Some(self.keys.open(name, &s)?),
+            None => None,
+        })
+    }
+
+    /// Forgets keys (`Unbind`, a new activation, sign-out of working keys).
+    pub fn delete_keys(tx: &Transaction<'_>, names: &[&str]) -> Result<(), StoreError> {
+        for n in names {
+            tx.execute("DELETE FROM sealed_key WHERE name = ?1", [n])?;
+        }
+        Ok(())
+    }
+
+    /// Advances the STAN in `tx` (000001–999999, wrapping to 000001, §6)
+    /// and returns the new value.
+    pub fn next_stan(tx: &Transaction<'_>) -> Result<u32, StoreError> {
+        let current: u32 = tx.query_row("SELECT value FROM counter WHERE name = 'stan'", [], |r| r.get(0)).optional()?.unwrap_or(0);
+        let next = current % 999_999 + 1;
+        tx.execute("INSERT INTO counter (name, value) VALUES ('stan', ?1) ON CONFLICT(name) DO UPDATE SET value = ?1", [next])?;
+        Ok(next)
+    }
+
+    /// The current batch (1 until the host gives another, §6).
+    pub fn batch(&self) -> Result<u32, StoreError> {
+        Ok(self.conn.query_row("SELECT value FROM counter WHERE name = 'batch'", [], |r| r.get(0)).optional()?.unwrap_or(1))
+    }
+
+    /// Sets the batch in `tx` (adopted at sign-in, advanced after settlement).
+    pub fn set_batch(tx: &Transaction<'_>, batch: u32) -> Result<(), StoreError> {
+        tx.execute("INSERT INTO counter (name, value) VALUES ('batch', ?1) ON CONFLICT(name) DO UPDATE SET value = ?1", [batch])?;
+        Ok(())
+    }
+
+    /// The schema version on disk.
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// A pragma's value (for checks and diagnostics).
+    pub fn pragma(&self, name: &str) -> Result<String, StoreError> {
+        Ok(self.conn.pragma_query_value(None, name, |r| r.get::<_, rusqlite::types::Value>(0)).map(|v| match v {
+            rusqlite::types::Value::Integer(i) => i.to_string(),
+            rusqlite::types::Value::Text(t) => t,
+            other => format!("{other:?}"),
+        })?)
+    }
+}

@@ -1,0 +1,127 @@
+//! The store on a real SQLite file.
+
+use posd::store::keystore::{FileKeyStore, KeyStore, KeyStoreError};
+use posd::store::migrations::{MigrationError, MIGRATIONS};
+use posd::store::{Identity, Store, StoreError};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Arc;
+
+fn keys(dir: &Path) -> Arc<dyn KeyStore> {
+    Arc::new(FileKeyStore::open_or_create(&dir.join("device.key")).unwrap())
+}
+
+fn file_bytes(dir: &Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for name in ["pos.db", "pos.db-wal", "pos.db-shm"] {
+        all.extend(std::fs::read(dir.join(name)).unwrap_or_default());
+    }
+    all
+}
+
+#[test]
+fn opens_with_wal_full_sync_and_the_current_schema() {
+    let d = tempfile::tempdir().unwrap();
+    let s = Store::open(&d.path().join("pos.db"), keys(d.path())).unwrap();
+    assert_eq!(s.pragma("journal_mode").unwrap(), "wal");
+    assert_eq!(s.pragma("synchronous").unwrap(), "2", "FULL");
+    assert_eq!(s.pragma("foreign_keys").unwrap(), "1");
+    assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as u32);
+    drop(s);
+    let s = Store::open(&d.path().join("pos.db"), keys(d.path())).unwrap();
+    assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as u32, "reopening migrates nothing");
+}
+
+#[test]
+fn a_newer_schema_is_refused_and_the_file_left_unchanged() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("pos.db");
+    drop(Store::open(&path, keys(d.path())).unwrap());
+    rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+    let before = file_bytes(d.path());
+    match Store::open(&path, keys(d.path())) {
+        Err(StoreError::Migration(e @ MigrationError::NewerThanKnown { found: 99, .. })) => assert!(e.to_string().contains("not changed")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(file_bytes(d.path()), before);
+}
+
+#[test]
+fn a_failing_migration_rolls_back_and_keeps_the_data() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("pos.db");
+    let mut s = Store::open(&path, keys(d.path())).unwrap();
+    let tx = s.transaction().unwrap();
+    Store::put_identity(&tx, &Identity { serial: "SP1".into(), tid: Some("10000001".into()), mid: Some("898110000000001".into()), ..Default::default() }).unwrap();
+    tx.commit().unwrap();
+    drop(s);
+    let broken: Vec<&str> = MIGRATIONS.iter().copied().chain(["ALTER TABLE journal ADD COLUMN note TEXT; CREATE TABLE terminal (x);"]).collect();
+    match Store::open_with(&path, keys(d.path()), &broken) {
+        Err(StoreError::Migration(MigrationError::Failed { version, .. })) => assert_eq!(version, MIGRATIONS.len() as u32 + 1),
+        other => panic!("{other:?}"),
+    }
+    let s = Store::open(&path, keys(d.path())).unwrap();
+    assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as u32);
+    assert!(s.identity().unwrap().unwrap().is_bound(), "the binding survived");
+    let cols: Vec<String> = rusqlite::Connection::open(&path).unwrap().prepare("SELECT name FROM pragma_table_info('journal')").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    assert!(!cols.contains(&"note".to_string()), "the half-applied step was rolled back");
+}
+
+#[test]
+fn keys_are_sealed_at_rest_and_bound_to_their_name_and_device() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("pos.db");
+    let mut s = Store::open(&path, keys(d.path())).unwrap();
+    let tmk = [0x5Au8, 0x11, 0x23, 0x34, 0x45, 0x56, 0x67, 0x78, 0x89, 0x9A, 0xAB, 0xBC, 0xCD, 0xDE, 0xEF, 0xF1];
+    let ks = s.keystore();
+    let tx = s.transaction().unwrap();
+    Store::put_key(&tx, ks.as_ref(), "tmk", &tmk, "1A2B3C4D", "2026-11-22T00:00:00+08:00").unwrap();
+    tx.commit().unwrap();
+    assert_eq!(s.key("tmk").unwrap().unwrap().as_slice(), &tmk);
+    assert!(s.key("pik").unwrap().is_none());
+    let disk = file_bytes(d.path());
+    assert!(!disk.windows(tmk.len()).any(|w| w == tmk), "clear TMK bytes on disk");
+    let hex = hex::encode(tmk);
+    assert!(!disk.windows(hex.len()).any(|w| w.eq_ignore_ascii_case(hex.as_bytes())), "TMK as hex on disk");
+    // Sealed under one name, it does not open under another, nor on another device.
+    let ks = FileKeyStore::open_or_create(&d.path().join("device.key")).unwrap();
+    let sealed = ks.seal("tmk", &tmk).unwrap();
+    assert!(matches!(ks.open("pik", &sealed), Err(KeyStoreError::Unseal(_))));
+    let other = FileKeyStore::open_or_create(&d.path().join("other.key")).unwrap();
+    assert!(matches!(other.open("tmk", &sealed), Err(KeyStoreError::Unseal(_))));
+}
+
+#[test]
+fn the_device_key_file_is_0600_and_a_readable_one_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("device.key");
+    FileKeyStore::open_or_create(&p).unwrap();
+    assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::read(&p).unwrap().len(), 32);
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(matches!(FileKeyStore::open_or_create(&p), Err(KeyStoreError::Permissions { mode: 0o644, .. })));
+}
+
+#[test]
+fn stan_advances_in_the_transaction_wraps_and_survives_restarts() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("pos.db");
+    let mut s = Store::open(&path, keys(d.path())).unwrap();
+    let tx = s.transaction().unwrap();
+    assert_eq!(Store::next_stan(&tx).unwrap(), 1);
+    tx.commit().unwrap();
+    let tx = s.transaction().unwrap();
+    assert_eq!(Store::next_stan(&tx).unwrap(), 2);
+    drop(tx); // rolled back: 2 was never used
+    let tx = s.transaction().unwrap();
+    assert_eq!(Store::next_stan(&tx).unwrap(), 2);
+    tx.execute("UPDATE counter SET value = 999999 WHERE name = 'stan'", []).unwrap();
+    assert_eq!(Store::next_stan(&tx).unwrap(), 1, "999999 wraps to 000001");
+    Store::set_batch(&tx, 12).unwrap();
+    tx.commit().unwrap();
+    drop(s);
+    let mut s = Store::open(&path, keys(d.path())).unwrap();
+    assert_eq!(s.batch().unwrap(), 12);
+    let tx = s.transaction().unwrap();
+    assert_eq!(Store::next_stan(&tx).unwrap(), 2);
+}
