@@ -4,7 +4,7 @@
 //! `94` once the answer is no longer held (§6).
 
 use super::financial::{context, record, Authorization, Context};
-use super::{response, Reply};
+use super::{response, stamp, Reply};
 use crate::acquirer::issuer;
 use crate::acquirer::state::{HostState, TxnState};
 use smartpos_proto::codec::Message;
@@ -12,15 +12,6 @@ use smartpos_proto::exchange::Exchange;
 use smartpos_proto::fields::original61::Original;
 use smartpos_vcard::card::cid;
 
-fn stamp(state: &HostState, m: &mut Message) {
-    let now = state.now();
-    m.set(12, now.hhmmss());
-    m.set(13, now.mmdd());
-}
-
-fn no_auth() -> Authorization {
-    Authorization { card: None, mk: None, arqc: None, outcome: Ok(()) }
-}
 
 /// Voids a sale of the current batch: `25` unknown original (61, 37 or 38
 /// wrong), `12` voided already or refunded, `13` amount differs.
@@ -33,19 +24,19 @@ pub fn void(state: &mut HostState, req: &Message) -> Reply {
     let rrn = state.next_rrn();
     m.set(37, rrn.as_str());
     let Ok(original) = code else {
-        return Reply { exchange: ex, message: m, mac: true };
+        return Reply::new(ex, m);
     };
     let auth_code = state.journal[original].auth_code.clone();
     m.set(38, auth_code.as_str());
     let card = state.accounts.get(&state.journal[original].pan).map(|a| a.profile.clone());
-    let auth = Authorization { card, ..no_auth() };
+    let auth = Authorization::for_card(card);
     if let Some(i) = record(state, ex, &ctx, &auth, "00", &rrn, &auth_code) {
         state.journal[i].original = Some((state.journal[original].batch, state.journal[original].stan));
         state.journal[original].voided_by = Some(ctx.stan);
         let txn = state.journal[i].clone();
         state.post(&txn, ctx.amount as i64);
     }
-    Reply { exchange: ex, message: m, mac: true }
+    Reply::new(ex, m)
 }
 
 fn check_void(state: &HostState, req: &Message, ctx: &Context) -> Result<usize, &'static str> {
@@ -90,7 +81,7 @@ pub fn refund(state: &mut HostState, req: &Message) -> Reply {
     let ex = Exchange::Refund;
     let ctx = context(req);
     if let Some(m) = repeat(state, ex, req, &ctx) {
-        return Reply { exchange: ex, message: m, mac: true };
+        return Reply::new(ex, m);
     }
     let found = find_refund_original(state, req, &ctx);
     let mut m = response(ex, req, found.err().unwrap_or("00"));
@@ -99,7 +90,7 @@ pub fn refund(state: &mut HostState, req: &Message) -> Reply {
     m.set(37, rrn.as_str());
     if let Ok(original) = found {
         let card = state.accounts.get(&state.journal[original].pan).map(|a| a.profile.clone());
-        let auth = Authorization { card, ..no_auth() };
+        let auth = Authorization::for_card(card);
         if let Some(i) = record(state, ex, &ctx, &auth, "00", &rrn, "") {
             state.journal[i].original = Some((state.journal[original].batch, state.journal[original].stan));
             state.journal[original].refunded += ctx.amount;
@@ -108,7 +99,7 @@ pub fn refund(state: &mut HostState, req: &Message) -> Reply {
         }
     }
     hold(state, &ctx, &m);
-    Reply { exchange: ex, message: m, mac: true }
+    Reply::new(ex, m)
 }
 
 fn find_refund_original(state: &HostState, req: &Message, ctx: &Context) -> Result<usize, &'static str> {
@@ -149,7 +140,7 @@ pub fn offline_advice(state: &mut HostState, req: &Message) -> Reply {
     let ex = Exchange::OfflineAdvice;
     let ctx = context(req);
     if let Some(m) = repeat(state, ex, req, &ctx) {
-        return Reply { exchange: ex, message: m, mac: true };
+        return Reply::new(ex, m);
     }
     let pan = req.get_str(2).unwrap_or_default().to_string();
     let card = state.accounts.get(&pan).map(|a| a.profile.clone());
@@ -161,7 +152,7 @@ pub fn offline_advice(state: &mut HostState, req: &Message) -> Reply {
     let mut m = response(ex, req, code);
     let rrn = state.next_rrn();
     m.set(37, rrn.as_str());
-    let auth = Authorization { card, ..no_auth() };
+    let auth = Authorization::for_card(card);
     if let Some(i) = record(state, ex, &ctx, &auth, code, &rrn, "") {
         if code == "00" {
             let txn = state.journal[i].clone();
@@ -169,5 +160,5 @@ pub fn offline_advice(state: &mut HostState, req: &Message) -> Reply {
         }
     }
     hold(state, &ctx, &m);
-    Reply { exchange: ex, message: m, mac: true }
+    Reply::new(ex, m)
 }

@@ -1,6 +1,6 @@
 //! Activation (binding), sign-in and sign-out on the host side (§3).
 
-use super::{code_only, response, Reply};
+use super::{code_only, response, stamp, Reply};
 use crate::acquirer::state::{HostState, Terminal};
 use smartpos_proto::crypto::{activation::wrap_tmk, Key};
 use smartpos_proto::exchange::Exchange;
@@ -10,11 +10,6 @@ use smartpos_proto::fields::sign_in62::{self, WorkingKeys};
 use smartpos_proto::fields::terminal_info59::TerminalInfo;
 use smartpos_proto::codec::Message;
 
-fn stamp(state: &HostState, m: &mut Message) {
-    let now = state.now();
-    m.set(12, now.hhmmss());
-    m.set(13, now.mmdd());
-}
 
 /// 0800/350: binds the serial of `DF01` to the merchant of the activation
 /// code and delivers a fresh TMK under the terminal's RSA key.
@@ -46,7 +41,7 @@ pub fn activation(state: &mut HostState, req: &Message) -> Reply {
     let mut m = response(ex, req, "00");
     stamp(state, &mut m);
     m.set(41, merchant.tid.as_str()).set(42, merchant.mid.as_str()).set(62, reply62.encode());
-    Reply { exchange: ex, message: m, mac: false }
+    Reply::new(ex, m)
 }
 
 /// 0800/004: fresh PIK, MAK and TDK under the TMK; the batch to adopt.
@@ -82,7 +77,7 @@ pub fn sign_in(state: &mut HostState, req: &Message) -> Reply {
     if let Ok(f60) = f60 {
         m.set(60, f60);
     }
-    Reply { exchange: ex, message: m, mac: false }
+    Reply::new(ex, m)
 }
 
 /// 0820/002: ends the session; the working keys are forgotten.

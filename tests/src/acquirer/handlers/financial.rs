@@ -1,7 +1,7 @@
 //! Balance inquiry and sale (0200) on the host side: batch, card, online
 //! PIN and ARQC checks, then the issuer's decision with an ARPC (§3, §5, §7).
 
-use super::{response, Reply};
+use super::{response, stamp, Reply};
 use crate::acquirer::issuer::{self, Decline};
 use crate::acquirer::state::{mask_pan, HostState, HostTxn, TxnState};
 use smartpos_proto::codec::Message;
@@ -37,9 +37,21 @@ pub(super) struct Authorization {
     pub outcome: Result<(), Decline>,
 }
 
+impl Authorization {
+    /// Nothing known about the card yet; `outcome` as given.
+    pub(super) fn outcome(outcome: Result<(), Decline>) -> Self {
+        Self { card: None, mk: None, arqc: None, outcome }
+    }
+
+    /// Only the card is known (voids, refunds and advices check no PIN or ARQC here).
+    pub(super) fn for_card(card: Option<CardProfile>) -> Self {
+        Self { card, ..Self::outcome(Ok(())) }
+    }
+}
+
 /// Card (field 35), cryptogram, then PIN.
 pub(super) fn authorize(state: &mut HostState, req: &Message, tid: &str, with_pin: bool) -> Authorization {
-    let mut auth = Authorization { card: None, mk: None, arqc: None, outcome: Ok(()) };
+    let mut auth = Authorization::outcome(Ok(()));
     let Some(keys) = state.terminals.get(tid).and_then(|t| t.keys.clone()) else {
         auth.outcome = Err("22");
         return auth;
@@ -81,11 +93,6 @@ fn field44(state: &HostState) -> String {
     format!("{:<11}{:<11}", state.data.issuer.institution, state.data.acquirer.acquiring_institution)
 }
 
-fn stamp(state: &mut HostState, m: &mut Message) {
-    let now = state.now();
-    m.set(12, now.hhmmss());
-    m.set(13, now.mmdd());
-}
 
 /// The batch a 0200 must carry (`77` otherwise) and no repeat of a STAN (`94`).
 fn precheck(state: &HostState, ctx: &Context) -> Result<(), Decline> {
@@ -104,7 +111,7 @@ pub fn balance(state: &mut HostState, req: &Message) -> Reply {
     let ctx = context(req);
     let auth = match precheck(state, &ctx) {
         Ok(()) => authorize(state, req, &ctx.tid, true),
-        Err(code) => Authorization { card: None, mk: None, arqc: None, outcome: Err(code) },
+        Err(code) => Authorization::outcome(Err(code)),
     };
     let code = auth.outcome.err().unwrap_or("00");
     let mut m = response(ex, req, code);
@@ -119,7 +126,7 @@ pub fn balance(state: &mut HostState, req: &Message) -> Reply {
         }
     }
     record(state, ex, &ctx, &auth, code, &rrn, "");
-    Reply { exchange: ex, message: m, mac: true }
+    Reply::new(ex, m)
 }
 
 pub fn sale(state: &mut HostState, req: &Message) -> Reply {
@@ -127,7 +134,7 @@ pub fn sale(state: &mut HostState, req: &Message) -> Reply {
     let ctx = context(req);
     let mut auth = match precheck(state, &ctx) {
         Ok(()) => authorize(state, req, &ctx.tid, true),
-        Err(code) => Authorization { card: None, mk: None, arqc: None, outcome: Err(code) },
+        Err(code) => Authorization::outcome(Err(code)),
     };
     if auth.outcome.is_ok() {
         let balance = auth.card.as_ref().and_then(|c| state.accounts.get(&c.pan)).map_or(0, |a| a.balance);
@@ -156,7 +163,7 @@ pub fn sale(state: &mut HostState, req: &Message) -> Reply {
             state.post(&txn, -(ctx.amount as i64));
         }
     }
-    Reply { exchange: ex, message: m, mac: true }
+    Reply::new(ex, m)
 }
 
 /// Journals a request whose card is known; returns its index.

@@ -16,10 +16,25 @@ use smartpos_proto::exchange::{check_fields, reversal_request_fields, Exchange};
 /// A reply before sealing.
 #[derive(Debug)]
 pub struct Reply {
-    pub exchange: Exchange,
+    /// `None` for the answer to a message type the host does not know.
+    pub exchange: Option<Exchange>,
     pub message: Message,
     /// MAC the reply (when the host holds a MAK for the terminal).
     pub mac: bool,
+}
+
+impl Reply {
+    /// A reply to `exchange`, MACed when §3 lists field 64 in its response.
+    pub fn new(exchange: Exchange, message: Message) -> Self {
+        Self { exchange: Some(exchange), message, mac: exchange.spec().response.contains(&64) }
+    }
+}
+
+/// Fields 12 and 13: the host's clock.
+pub(super) fn stamp(state: &HostState, m: &mut Message) {
+    let now = state.now();
+    m.set(12, now.hhmmss());
+    m.set(13, now.mmdd());
 }
 
 /// What one request produced.
@@ -60,7 +75,7 @@ pub fn response(exchange: Exchange, req: &Message, code: &str) -> Message {
 
 /// A reply carrying only a response code (MACed when the exchange is).
 pub fn code_only(exchange: Exchange, req: &Message, code: &str) -> Reply {
-    Reply { exchange, message: response(exchange, req, code), mac: exchange.spec().response.contains(&64) }
+    Reply::new(exchange, response(exchange, req, code))
 }
 
 fn request_fields(exchange: Exchange, req: &Message) -> (Vec<u8>, &'static [u8]) {
@@ -98,7 +113,7 @@ pub fn handle(state: &mut HostState, bytes: &[u8], faults: &mut Faults) -> Handl
                 }
             }
             m.set(39, "40");
-            Reply { exchange: Exchange::SignOut, message: m, mac: false }
+            Reply { exchange: None, message: m, mac: false }
         }
         Some(exchange) => {
             log.exchange = Some(exchange);
@@ -153,8 +168,8 @@ fn no_mac(mut r: Reply) -> Reply {
 
 fn seal(state: &HostState, request: &Frame, reply: Reply, faults: &mut Faults) -> (Option<Vec<u8>>, bool) {
     let mut message = reply.message;
-    let allowed = reply.exchange.spec().response;
-    if request.message.mti.response() == message.mti && Exchange::identify(&request.message).is_some() {
+    if let Some(exchange) = reply.exchange {
+        let allowed = exchange.spec().response;
         for f in message.field_numbers().collect::<Vec<_>>() {
             if !allowed.contains(&f) {
                 message.remove(f);

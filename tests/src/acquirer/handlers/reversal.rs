@@ -13,7 +13,7 @@ pub fn reversal(state: &mut HostState, req: &Message) -> Reply {
     let ex = Exchange::Reversal;
     let ctx = context(req);
     let code = undo(state, req, &ctx);
-    Reply { exchange: ex, message: response(ex, req, code), mac: true }
+    Reply::new(ex, response(ex, req, code))
 }
 
 fn undo(state: &mut HostState, req: &Message, ctx: &super::financial::Context) -> &'static str {

@@ -5,7 +5,7 @@
 //! cards, others) is `1` balanced or `2` not.
 
 use super::financial::context;
-use super::{code_only, response, Reply};
+use super::{code_only, response, stamp, Reply};
 use crate::acquirer::issuer::is_unionpay;
 use crate::acquirer::state::{HostState, SettlementRecord, TxnState};
 use smartpos_proto::codec::Message;
@@ -45,10 +45,11 @@ pub fn settlement(state: &mut HostState, req: &Message) -> Reply {
     let mut m = response(ex, req, "00");
     let now = state.now();
     let rrn = state.next_rrn();
-    m.set(12, now.hhmmss()).set(13, now.mmdd()).set(15, now.mmdd()).set(37, rrn);
+    stamp(state, &mut m);
+    m.set(15, now.mmdd()).set(37, rrn);
     m.set(48, Settlement48 { flags, ..theirs }.encode());
     state.settlements.push(SettlementRecord { tid: ctx.tid, batch, balanced: (flags.0 == 1, flags.1 == 1), uploaded: vec![], closed: false });
-    Reply { exchange: ex, message: m, mac: false }
+    Reply::new(ex, m)
 }
 
 pub fn upload_detail(state: &mut HostState, req: &Message) -> Reply {
@@ -58,7 +59,7 @@ pub fn upload_detail(state: &mut HostState, req: &Message) -> Reply {
     if let Some(s) = state.settlements.iter_mut().rev().find(|s| s.tid == ctx.tid && s.batch == ctx.batch && !s.closed) {
         s.uploaded.push(ctx.stan);
     }
-    Reply { exchange: ex, message: response(ex, req, if known { "00" } else { "25" }), mac: false }
+    Reply::new(ex, response(ex, req, if known { "00" } else { "25" }))
 }
 
 /// Closes the batch on the host: the batch number advances and the held
@@ -75,5 +76,5 @@ pub fn upload_end(state: &mut HostState, req: &Message) -> Reply {
     if let Some(s) = state.settlements.iter_mut().rev().find(|s| s.tid == ctx.tid && s.batch == ctx.batch) {
         s.closed = true;
     }
-    Reply { exchange: ex, message: response(ex, req, "00"), mac: false }
+    Reply::new(ex, response(ex, req, "00"))
 }
