@@ -9,7 +9,9 @@ use smartpos_proto::crypto::activation::TerminalKeyPair;
 use smartpos_proto::crypto::{pin_block, track2, Key, MacAlgorithm};
 use smartpos_proto::exchange::Exchange;
 use smartpos_proto::fields::activation62::{ActivationReply, ActivationRequest};
+use smartpos_proto::fields::original61::Original;
 use smartpos_proto::fields::reserved60::Field60;
+use smartpos_proto::fields::settlement48::Settlement48;
 use smartpos_proto::fields::sign_in62::{self, WorkingKeys};
 use smartpos_proto::fields::terminal_info59::{Location, TerminalInfo};
 use smartpos_proto::tlv;
@@ -278,5 +280,48 @@ impl TestTerminal {
     pub fn send_card(&mut self, ex: Exchange, read: &CardRead, amount: u64, pin: Option<&str>) -> Result<DecodedFrame, String> {
         let m = self.card_request(ex, read, amount, pin);
         self.exchange(m, true)
+    }
+
+    /// Voids the sale answered by `sale_reply`, sent as STAN `sale_stan` of this batch.
+    pub fn void(&mut self, sale_reply: &Message, read: &CardRead, sale_stan: u32, amount: u64) -> Result<Message, String> {
+        let mut m = self.card_request(Exchange::Void, read, amount, None);
+        m.set(37, sale_reply.get_str(37).ok_or("the sale reply has no RRN")?);
+        m.set(38, sale_reply.get_str(38).ok_or("the sale reply has no auth code")?);
+        m.set(61, Original { batch: self.batch, stan: sale_stan, date: None }.encode());
+        Ok(self.exchange(m, true)?.frame.message)
+    }
+
+    /// The offline sale advice for a card that approved with a TC (`8A` = `Y1`);
+    /// `repeat_stan` sends it again under the original STAN.
+    pub fn offline_advice(&mut self, read: &CardRead, amount: u64, repeat_stan: Option<u32>) -> Result<Message, String> {
+        let stan = match repeat_stan {
+            Some(s) => format!("{s:06}"),
+            None => self.next_stan(),
+        };
+        let mut icc = read.icc.clone();
+        tlv::write(0x8A, b"Y1", &mut icc);
+        let now = CivilTime::now(8 * 3600);
+        let m = Message::new(Exchange::OfflineAdvice.spec().mti)
+            .with(2, read.pan.as_str()).with(3, "000000").with(4, format!("{amount:012}")).with(11, stan)
+            .with(12, now.hhmmss()).with(13, now.mmdd()).with(14, read.expiry.as_str()).with(22, "052").with(23, format!("0{}", read.psn))
+            .with(25, "00").with(41, self.tid.as_str()).with(42, self.mid.as_str()).with(49, "156").with(55, icc)
+            .with(60, self.f60(Exchange::OfflineAdvice));
+        Ok(self.exchange(m, true)?.frame.message)
+    }
+
+    /// Settlement with the terminal's totals.
+    pub fn settle(&mut self, totals: &Settlement48) -> Result<Message, String> {
+        let stan = self.next_stan();
+        let m = Message::new(Mti(500)).with(11, stan).with(41, self.tid.as_str()).with(42, self.mid.as_str()).with(48, totals.encode())
+            .with(49, "156").with(60, self.f60(Exchange::Settlement)).with(63, "001");
+        Ok(self.exchange(m, false)?.frame.message)
+    }
+
+    /// Batch upload end: `code` 202 after an upload, 207 without; `count` = debit + credit count.
+    pub fn upload_end(&mut self, code: &str, count: u32) -> Result<Message, String> {
+        let stan = self.next_stan();
+        let m = Message::new(Mti(320)).with(11, stan).with(41, self.tid.as_str()).with(42, self.mid.as_str()).with(48, format!("{count:04}"))
+            .with(60, Field60::new("00", self.batch, code, None).encode());
+        Ok(self.exchange(m, false)?.frame.message)
     }
 }

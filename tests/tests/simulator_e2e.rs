@@ -169,14 +169,6 @@ fn wrong_pins_give_55_then_75_until_the_issuer_resets() {
     assert_eq!(rc(&sale(&mut t, "default", 100, Some("000000")).0), "55");
 }
 
-fn void_of(t: &mut TestTerminal, sale_reply: &Message, read: &CardRead, sale_stan: u32, amount: u64) -> Message {
-    let mut m = t.card_request(Exchange::Void, read, amount, None);
-    m.set(37, sale_reply.get_str(37).unwrap());
-    m.set(38, sale_reply.get_str(38).unwrap());
-    m.set(61, Original { batch: t.batch, stan: sale_stan, date: None }.encode());
-    t.exchange(m, true).unwrap().frame.message
-}
-
 #[test]
 fn void_once_with_the_exact_original() {
     let s = sim();
@@ -185,13 +177,13 @@ fn void_once_with_the_exact_original() {
     let stan = t.stan;
     let mut wrong = r.clone();
     wrong.set(37, "999999999999");
-    assert_eq!(rc(&void_of(&mut t, &wrong, &read, stan, 5000)), "25", "wrong RRN");
-    assert_eq!(rc(&void_of(&mut t, &r, &read, stan, 4000)), "13", "wrong amount");
-    let v = void_of(&mut t, &r, &read, stan, 5000);
+    assert_eq!(rc(&t.void(&wrong, &read, stan, 5000).unwrap()), "25", "wrong RRN");
+    assert_eq!(rc(&t.void(&r, &read, stan, 4000).unwrap()), "13", "wrong amount");
+    let v = t.void(&r, &read, stan, 5000).unwrap();
     assert_eq!(rc(&v), "00");
     assert_eq!(v.get_str(38), r.get_str(38), "the void carries the original auth code");
     assert_ne!(v.get_str(37), r.get_str(37), "and a new RRN");
-    assert_eq!(rc(&void_of(&mut t, &r, &read, stan, 5000)), "12", "second void");
+    assert_eq!(rc(&t.void(&r, &read, stan, 5000).unwrap()), "12", "second void");
     assert_eq!(s.h.ledger().charged("default"), 0);
 }
 
@@ -223,20 +215,7 @@ fn refunds_partial_by_journal_or_by_rrn_and_repeats_answered_once() {
     assert_eq!(rc(&again), "00");
     assert_eq!(s.h.ledger().charged("default"), 10_000 - 5000);
     // A sale with a refund against it can no longer be voided.
-    assert_eq!(rc(&void_of(&mut t, &r, &read, sale_stan, 10_000)), "12");
-}
-
-fn advice(t: &mut TestTerminal, read: &CardRead, amount: u64, stan: Option<u32>) -> Message {
-    let stan = stan.unwrap_or_else(|| { t.next_stan(); t.stan });
-    let mut icc = read.icc.clone();
-    smartpos_proto::tlv::write(0x8A, b"Y1", &mut icc);
-    let now = smartpos_proto::clock::CivilTime::now(8 * 3600);
-    let m = Message::new(Mti(220))
-        .with(2, read.pan.as_str()).with(3, "000000").with(4, format!("{amount:012}")).with(11, format!("{stan:06}"))
-        .with(12, now.hhmmss()).with(13, now.mmdd()).with(14, read.expiry.as_str()).with(22, "052").with(23, format!("0{}", read.psn))
-        .with(25, "00").with(41, t.tid.as_str()).with(42, t.mid.as_str()).with(49, "156").with(55, icc)
-        .with(60, Field60::new("36", t.batch, "000", Some((5, 0))).encode());
-    t.exchange(m, true).unwrap().frame.message
+    assert_eq!(rc(&t.void(&r, &read, sale_stan, 10_000).unwrap()), "12");
 }
 
 #[test]
@@ -246,10 +225,10 @@ fn offline_advices_are_charged_exactly_once_even_past_the_balance() {
     let mut c = card("low-balance");
     let read = TestTerminal::read_card(&mut c, 40_000, 0, cid::TC);
     assert_eq!(read.cid, cid::TC);
-    let first = advice(&mut t, &read, 40_000, None);
+    let first = t.offline_advice(&read, 40_000, None).unwrap();
     assert_eq!(rc(&first), "00");
     let stan = t.stan;
-    let again = advice(&mut t, &read, 40_000, Some(stan));
+    let again = t.offline_advice(&read, 40_000, Some(stan)).unwrap();
     assert_eq!(again.get_str(37), first.get_str(37), "a repeat gets the original answer");
     let l = s.h.ledger();
     assert_eq!(l.charged("low-balance"), 40_000);
@@ -257,7 +236,7 @@ fn offline_advices_are_charged_exactly_once_even_past_the_balance() {
     // A cryptogram that does not verify is declined (05), and held as such.
     let mut bad = TestTerminal::read_card(&mut c, 100, 0, cid::TC);
     bad.icc[5] ^= 0xFF;
-    assert_eq!(rc(&advice(&mut t, &bad, 100, None)), "05");
+    assert_eq!(rc(&t.offline_advice(&bad, 100, None).unwrap()), "05");
     assert_eq!(s.h.ledger().charged("low-balance"), 40_000);
 }
 
@@ -342,27 +321,13 @@ fn host_system_answers_mac_keys_batch_format_and_unknown_types() {
     assert_eq!(s.h.ledger().charged("default"), 0);
 }
 
-fn settle(t: &mut TestTerminal, totals: &Settlement48) -> Message {
-    let stan = t.next_stan();
-    let m = Message::new(Mti(500)).with(11, stan).with(41, t.tid.as_str()).with(42, t.mid.as_str()).with(48, totals.encode()).with(49, "156")
-        .with(60, Field60::new("00", t.batch, "201", None).encode()).with(63, "001");
-    t.exchange(m, false).unwrap().frame.message
-}
-
-fn upload_end(t: &mut TestTerminal, code: &str, count: u32) -> Message {
-    let stan = t.next_stan();
-    let m = Message::new(Mti(320)).with(11, stan).with(41, t.tid.as_str()).with(42, t.mid.as_str()).with(48, format!("{count:04}"))
-        .with(60, Field60::new("00", t.batch, code, None).encode());
-    t.exchange(m, false).unwrap().frame.message
-}
-
 #[test]
 fn settlement_balanced_then_unbalanced_with_batch_upload() {
     let s = sim();
     let mut t = terminal(&s);
     let (r, read, _) = sale(&mut t, "default", 1000, Some("123456"));
     let sale_stan = t.stan;
-    assert_eq!(rc(&void_of(&mut t, &r, &read, sale_stan, 1000)), "00");
+    assert_eq!(rc(&t.void(&r, &read, sale_stan, 1000).unwrap()), "00");
     assert_eq!(rc(&sale(&mut t, "visa", 2500, Some("4321")).0), "00");
     let mut totals = Settlement48::default();
     totals.unionpay.debit_amount = 1000;
@@ -371,10 +336,10 @@ fn settlement_balanced_then_unbalanced_with_batch_upload() {
     totals.unionpay.credit_count = 1;
     totals.other.debit_amount = 2500;
     totals.other.debit_count = 1;
-    let reply = settle(&mut t, &totals);
+    let reply = t.settle(&totals).unwrap();
     assert_eq!(rc(&reply), "00");
     assert!(Settlement48::parse(reply.get_str(48).unwrap()).unwrap().balanced());
-    assert_eq!(rc(&upload_end(&mut t, "207", 3)), "00");
+    assert_eq!(rc(&t.upload_end("207", 3).unwrap()), "00");
     assert_eq!(s.h.ledger().terminals[0].batch, 2, "the batch closed on the host");
 
     // Next batch: the terminal's totals are off, so it uploads the sale.
@@ -384,14 +349,14 @@ fn settlement_balanced_then_unbalanced_with_batch_upload() {
     let mut wrong = Settlement48::default();
     wrong.unionpay.debit_amount = 600;
     wrong.unionpay.debit_count = 1;
-    let r48 = Settlement48::parse(settle(&mut t, &wrong).get_str(48).unwrap()).unwrap();
+    let r48 = Settlement48::parse(t.settle(&wrong).unwrap().get_str(48).unwrap()).unwrap();
     assert_eq!(r48.flags, (2, 1));
     let mut c = card("default");
     let read = TestTerminal::read_card(&mut c, 700, 0, cid::ARQC);
     let m = Message::new(Mti(320)).with(2, read.pan.as_str()).with(3, "000000").with(4, "000000000700").with(11, format!("{stan:06}")).with(22, "051").with(23, "001")
         .with(41, t.tid.as_str()).with(42, t.mid.as_str()).with(55, read.icc.clone()).with(60, Field60::new("00", 2, "205", None).encode());
     assert_eq!(rc(&t.exchange(m, false).unwrap().frame.message), "00");
-    assert_eq!(rc(&upload_end(&mut t, "202", 1)), "00");
+    assert_eq!(rc(&t.upload_end("202", 1).unwrap()), "00");
     let l = s.h.ledger();
     assert_eq!(l.settlements.len(), 2);
     assert_eq!(l.settlements[1].uploaded, vec![stan]);

@@ -6,10 +6,8 @@
 #![forbid(unsafe_code)]
 
 use clap::Parser;
-use smartpos_proto::codec::{Message, Mti};
+use smartpos_proto::codec::Message;
 use smartpos_proto::exchange::Exchange;
-use smartpos_proto::fields::original61::Original;
-use smartpos_proto::fields::reserved60::Field60;
 use smartpos_proto::fields::settlement48::Settlement48;
 use smartpos_proto::response_code;
 use smartpos_tests::acquirer::control::ControlClient;
@@ -73,9 +71,7 @@ fn run(cli: &Cli) -> Result<(), String> {
 
     say("5. Void the first sale", "Same batch; field 61 names the original batch and STAN.");
     let read = TestTerminal::read_card(&mut c, 1234, 0x00, cid::ARQC);
-    let mut v = t.card_request(Exchange::Void, &read, 1234, None);
-    v.set(37, sale.get_str(37).unwrap_or("")).set(38, sale.get_str(38).unwrap_or("")).set(61, Original { batch: t.batch, stan: sale_stan, date: None }.encode());
-    let void = t.exchange(v, true)?.frame.message;
+    let void = t.void(&sale, &read, sale_stan, 1234)?;
     println!("  {}", outcome(&void));
 
     say("6. Offline sale 88.00 CNY", "The host is unreachable; the card approves offline with a TC, and the advice is forwarded when the host is back.");
@@ -88,15 +84,7 @@ fn run(cli: &Cli) -> Result<(), String> {
     println!("  card answered {}", if offline.cid == cid::TC { "TC: approved offline (Y1)" } else { "not TC" });
     ctl.call(&serde_json::json!({"cmd": "clear_faults"}))?;
     std::thread::sleep(std::time::Duration::from_millis(100));
-    let mut icc = offline.icc.clone();
-    smartpos_proto::tlv::write(0x8A, b"Y1", &mut icc);
-    let now = smartpos_proto::clock::CivilTime::now(8 * 3600);
-    let stan = t.next_stan();
-    let advice = Message::new(Mti(220))
-        .with(2, offline.pan.as_str()).with(3, "000000").with(4, "000000008800").with(11, stan).with(12, now.hhmmss()).with(13, now.mmdd())
-        .with(14, offline.expiry.as_str()).with(22, "052").with(23, format!("0{}", offline.psn)).with(25, "00").with(41, t.tid.as_str())
-        .with(42, t.mid.as_str()).with(49, "156").with(55, icc).with(60, Field60::new("36", t.batch, "000", Some((5, 0))).encode());
-    println!("  host back; advice forwarded: {}", outcome(&t.exchange(advice, true)?.frame.message));
+    println!("  host back; advice forwarded: {}", outcome(&t.offline_advice(&offline, 8800, None)?));
 
     say("7. Settle", "Totals from the terminal's journal: UnionPay debit 2 (12.34 + 88.00), credit 1 (void 12.34).");
     let mut totals = Settlement48::default();
@@ -104,15 +92,10 @@ fn run(cli: &Cli) -> Result<(), String> {
     totals.unionpay.debit_count = 2;
     totals.unionpay.credit_amount = 1234;
     totals.unionpay.credit_count = 1;
-    let stan = t.next_stan();
-    let m = Message::new(Mti(500)).with(11, stan).with(41, t.tid.as_str()).with(42, t.mid.as_str()).with(48, totals.encode()).with(49, "156")
-        .with(60, Field60::new("00", t.batch, "201", None).encode()).with(63, "001");
-    let settled = t.exchange(m, false)?.frame.message;
+    let settled = t.settle(&totals)?;
     let balanced = Settlement48::parse(settled.get_str(48).unwrap_or("")).map(|s| s.balanced()).unwrap_or(false);
     println!("  {} — {}", outcome(&settled), if balanced { "balanced" } else { "not balanced" });
-    let stan = t.next_stan();
-    let end = Message::new(Mti(320)).with(11, stan).with(41, t.tid.as_str()).with(42, t.mid.as_str()).with(48, "0003").with(60, Field60::new("00", t.batch, "207", None).encode());
-    println!("  batch closed: {}", outcome(&t.exchange(end, false)?.frame.message));
+    println!("  batch closed: {}", outcome(&t.upload_end("207", 3)?));
     println!("  signed out: {}", outcome(&t.sign_out()?));
 
     say("8. The acquirer's ledger", "What the host charged (card numbers masked):");
