@@ -137,21 +137,20 @@ impl Store {
     /// Advances the STAN in `tx` (000001–999999, wrapping to 000001, §6)
     /// and returns the new value.
     pub fn next_stan(tx: &Transaction<'_>) -> Result<u32, StoreError> {
-        let current: u32 = tx.query_row("SELECT value FROM counter WHERE name = 'stan'", [], |r| r.get(0)).optional()?.unwrap_or(0);
+        let current = counter(tx, "stan")?.unwrap_or(0);
         let next = current % 999_999 + 1;
-        tx.execute("INSERT INTO counter (name, value) VALUES ('stan', ?1) ON CONFLICT(name) DO UPDATE SET value = ?1", [next])?;
+        put_counter(tx, "stan", next)?;
         Ok(next)
     }
 
     /// The current batch (1 until the host gives another, §6).
     pub fn batch(&self) -> Result<u32, StoreError> {
-        Ok(self.conn.query_row("SELECT value FROM counter WHERE name = 'batch'", [], |r| r.get(0)).optional()?.unwrap_or(1))
+        Ok(counter(&self.conn, "batch")?.unwrap_or(1))
     }
 
     /// Sets the batch in `tx` (adopted at sign-in, advanced after settlement).
     pub fn set_batch(tx: &Transaction<'_>, batch: u32) -> Result<(), StoreError> {
-        tx.execute("INSERT INTO counter (name, value) VALUES ('batch', ?1) ON CONFLICT(name) DO UPDATE SET value = ?1", [batch])?;
-        Ok(())
+        put_counter(tx, "batch", batch)
     }
 
     /// The schema version on disk.
@@ -167,4 +166,13 @@ impl Store {
             other => format!("{other:?}"),
         })?)
     }
+}
+
+fn counter(conn: &Connection, name: &str) -> Result<Option<u32>, StoreError> {
+    Ok(conn.query_row("SELECT value FROM counter WHERE name = ?1", [name], |r| r.get(0)).optional()?)
+}
+
+fn put_counter(conn: &Connection, name: &str, value: u32) -> Result<(), StoreError> {
+    conn.execute("INSERT INTO counter (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = ?2", params![name, value])?;
+    Ok(())
 }
