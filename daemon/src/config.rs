@@ -17,6 +17,9 @@ pub struct Config {
     pub hosts: Vec<Host>,
     pub dialect: DialectConfig,
     pub timeouts: Timeouts,
+    pub emv: Emv,
+    pub offline: Offline,
+    pub retries: Retries,
 }
 
 /// Identity and money settings of the terminal.
@@ -66,11 +69,102 @@ pub struct Timeouts {
     pub connect_ms: u64,
     /// From request written to reply read; past it, a reversible request is reversed (`98`).
     pub response_ms: u64,
+    /// Waiting for the card to be inserted.
+    pub card_ms: u64,
+    /// Waiting for the PIN to be entered.
+    pub pin_ms: u64,
 }
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Self { connect_ms: 5_000, response_ms: 30_000 }
+        Self { connect_ms: 5_000, response_ms: 30_000, card_ms: 60_000, pin_ms: 60_000 }
+    }
+}
+
+/// The EMV kernel's terminal parameters. The action codes' defaults are
+/// those of a typical online-only UnionPay terminal; production values come
+/// from the acquirer (`docs/emv-kernel.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Emv {
+    /// The terminal's AID list, tried in order when the card has no PSE;
+    /// a PSE entry is used only when its AID starts with one of these.
+    pub aids: Vec<String>,
+    /// Amounts at or above it set TVR "exceeds floor limit" (minor units).
+    pub floor_limit: u64,
+    /// Terminal action codes, 5 bytes hex each.
+    pub tac_denial: String,
+    pub tac_online: String,
+    pub tac_default: String,
+    /// What an absent issuer action code counts as (EMV: all bits set).
+    pub absent_iac_online: String,
+    pub absent_iac_default: String,
+    /// Tag 9F33, terminal capabilities.
+    pub terminal_capabilities: String,
+    /// Tag 9F35, terminal type.
+    pub terminal_type: String,
+    /// Tag 9F1A, terminal country code (4 digits).
+    pub country_code: String,
+    /// Tag 9F09, terminal's application version number.
+    pub app_version: String,
+}
+
+impl Default for Emv {
+    fn default() -> Self {
+        Self {
+            aids: vec!["A000000333010101".into(), "A000000333010102".into(), "A000000333010103".into(), "A0000000031010".into(), "A0000000041010".into()],
+            floor_limit: 0,
+            tac_denial: "0050000000".into(),
+            tac_online: "D84004F800".into(),
+            tac_default: "D84000A800".into(),
+            absent_iac_online: "FFFFFFFFFF".into(),
+            absent_iac_default: "FFFFFFFFFF".into(),
+            terminal_capabilities: "E0E1C8".into(),
+            terminal_type: "22".into(),
+            country_code: "0156".into(),
+            app_version: "0030".into(),
+        }
+    }
+}
+
+/// Offline store-and-forward limits, all inclusive (§6).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Offline {
+    /// Approve sales offline when the host cannot be reached.
+    pub enabled: bool,
+    /// Largest single offline sale, minor units.
+    pub max_amount: u64,
+    /// Largest total of queued sales, minor units.
+    pub max_total: u64,
+    /// Most queued sales.
+    pub max_count: u32,
+    /// Oldest a queued sale may be before new offline sales are refused and
+    /// the old one is flagged (it is still forwarded, never dropped).
+    pub max_age_secs: u64,
+}
+
+impl Default for Offline {
+    fn default() -> Self {
+        Self { enabled: true, max_amount: 50_000, max_total: 500_000, max_count: 100, max_age_secs: 7 * 86_400 }
+    }
+}
+
+/// How often the engine tries again.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Retries {
+    /// Sends of one reversal before it is flagged (kept, reported).
+    pub reversal_tries: u32,
+    /// Sign-in attempts when the host cannot be reached.
+    pub sign_in_attempts: u32,
+    /// First wait between sign-in attempts; doubles each time.
+    pub sign_in_backoff_ms: u64,
+}
+
+impl Default for Retries {
+    fn default() -> Self {
+        Self { reversal_tries: 3, sign_in_attempts: 3, sign_in_backoff_ms: 2_000 }
     }
 }
 
@@ -117,7 +211,29 @@ impl Config {
                 return Err(bad("host.address", format!("{:?} is not host:port", h.address)));
             }
         }
-        if self.timeouts.connect_ms == 0 || self.timeouts.response_ms == 0 {
+        let e = &self.emv;
+        for (key, v, len) in [
+            ("emv.tac_denial", &e.tac_denial, 5),
+            ("emv.tac_online", &e.tac_online, 5),
+            ("emv.tac_default", &e.tac_default, 5),
+            ("emv.absent_iac_online", &e.absent_iac_online, 5),
+            ("emv.absent_iac_default", &e.absent_iac_default, 5),
+            ("emv.terminal_capabilities", &e.terminal_capabilities, 3),
+            ("emv.terminal_type", &e.terminal_type, 1),
+            ("emv.country_code", &e.country_code, 2),
+            ("emv.app_version", &e.app_version, 2),
+        ] {
+            if hex::decode(v).map(|b| b.len()) != Ok(len) {
+                return Err(bad(key, format!("{v:?} is not {len} bytes of hex")));
+            }
+        }
+        if e.aids.is_empty() || e.aids.iter().any(|a| !(10..=32).contains(&a.len()) || hex::decode(a).is_err()) {
+            return Err(bad("emv.aids", "a list of 5 to 16 byte AIDs in hex"));
+        }
+        if self.retries.reversal_tries == 0 || self.retries.sign_in_attempts == 0 {
+            return Err(bad("retries", "tries and attempts must be at least 1"));
+        }
+        if self.timeouts.connect_ms == 0 || self.timeouts.response_ms == 0 || self.timeouts.card_ms == 0 || self.timeouts.pin_ms == 0 {
             return Err(bad("timeouts", "timeouts must be above 0"));
         }
         let f = &self.dialect.framing;

@@ -64,6 +64,22 @@ pub const MIGRATIONS: &[&str] = &[
         created_at      INTEGER NOT NULL
     );
     "#,
+    // 2: the engine's session, journal details, queue and settlement bookkeeping.
+    r#"
+    ALTER TABLE terminal ADD COLUMN signed_in_at TEXT;     -- RFC 3339; NULL: must sign in
+    ALTER TABLE terminal ADD COLUMN signed_in_day TEXT;    -- local YYMMDD, for start of day
+    ALTER TABLE terminal ADD COLUMN host_time TEXT;        -- the host's clock at sign-in
+    ALTER TABLE terminal ADD COLUMN clock_offset_secs INTEGER;
+    ALTER TABLE terminal ADD COLUMN last_error TEXT;       -- JSON: category, code, message, remedy, at
+    ALTER TABLE journal ADD COLUMN offline INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE journal ADD COLUMN original_id INTEGER REFERENCES journal(id);
+    ALTER TABLE journal ADD COLUMN entry_mode TEXT;
+    ALTER TABLE journal ADD COLUMN app_label TEXT;
+    ALTER TABLE journal ADD COLUMN host_date TEXT;         -- MMDD of field 13 (refund's original date)
+    ALTER TABLE journal ADD COLUMN updated_at TEXT;
+    CREATE INDEX journal_by_batch ON journal (batch, kind, state);
+    CREATE INDEX queue_pending ON offline_queue (forwarded_at, journal_id);
+    "#,
 ];
 
 /// Why the schema could not be brought up to date.

@@ -4,8 +4,12 @@
 //! are written. Counters advance inside the caller's transaction, so a STAN
 //! is never used twice nor lost across a crash.
 
+pub mod journal;
 pub mod keystore;
 pub mod migrations;
+pub mod queue;
+pub mod reversal;
+pub mod session;
 
 use keystore::{KeyStore, KeyStoreError};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -24,6 +28,8 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error(transparent)]
     Key(#[from] KeyStoreError),
+    #[error("database holds unreadable data: {0}")]
+    Corrupt(String),
 }
 
 /// Who the terminal is bound to (activation result).
@@ -47,8 +53,8 @@ impl Identity {
 /// The store.
 #[derive(Debug)]
 pub struct Store {
-    conn: Connection,
-    keys: Arc<dyn KeyStore>,
+    pub(crate) conn: Connection,
+    pub(crate) keys: Arc<dyn KeyStore>,
 }
 
 impl Store {

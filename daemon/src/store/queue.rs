@@ -1,0 +1,127 @@
+//! The advice queue: offline sales waiting to be forwarded, and refunds
+//! whose reply was lost (an advice is sent again with its STAN until the
+//! host answers, §6). An entry leaves the pending set only when the host's
+//! answer is committed (`forwarded_at`); nothing is deleted, nothing expires.
+
+use super::keystore::KeyStore;
+use super::{Store, StoreError};
+use rusqlite::{params, OptionalExtension, Transaction};
+use zeroize::Zeroizing;
+
+/// A pending advice with its request.
+#[derive(Debug)]
+pub struct QueuedAdvice {
+    pub journal_id: i64,
+    /// The advice message without MAC (codec bytes), opened from its seal.
+    pub request: Zeroizing<Vec<u8>>,
+    pub queued_at: i64,
+    pub attempts: u32,
+}
+
+/// What `Queue` properties show.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Offline sales not yet forwarded.
+    pub depth: u32,
+    pub amount: u64,
+    /// Seconds since the oldest was queued (0 when empty).
+    pub oldest_age: u64,
+    /// Refunds sent without an answer, waiting to be sent again.
+    pub unanswered_refunds: u32,
+}
+
+/// One line of `Queue.List`: masked data only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueItem {
+    pub journal_id: i64,
+    pub kind: String,
+    pub batch: u32,
+    pub stan: u32,
+    pub amount: u64,
+    pub masked_pan: String,
+    pub queued_at: i64,
+    pub attempts: u32,
+}
+
+fn advice_name(journal_id: i64) -> String {
+    format!("advice:{journal_id}")
+}
+
+impl Store {
+    /// Queues the advice for journal row `journal_id` in `tx`.
+    pub fn enqueue(tx: &Transaction<'_>, keys: &dyn KeyStore, journal_id: i64, request: &[u8], now: i64) -> Result<(), StoreError> {
+        let sealed = keys.seal(&advice_name(journal_id), request)?;
+        tx.execute("INSERT INTO offline_queue (journal_id, advice_sealed, queued_at) VALUES (?1, ?2, ?3)", params![journal_id, sealed, now])?;
+        Ok(())
+    }
+
+    /// The oldest advice not yet answered.
+    pub fn next_queued(&self) -> Result<Option<QueuedAdvice>, StoreError> {
+        let row: Option<(i64, Vec<u8>, i64, u32)> = self
+            .conn
+            .query_row(
+                "SELECT journal_id, advice_sealed, queued_at, attempts FROM offline_queue WHERE forwarded_at IS NULL ORDER BY journal_id LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        let Some((journal_id, sealed, queued_at, attempts)) = row else { return Ok(None) };
+        let request = self.keys.open(&advice_name(journal_id), &sealed)?;
+        Ok(Some(QueuedAdvice { journal_id, request, queued_at, attempts }))
+    }
+
+    /// Counts a send of the advice (before it is written).
+    pub fn count_advice_attempt(tx: &Transaction<'_>, journal_id: i64) -> Result<(), StoreError> {
+        tx.execute("UPDATE offline_queue SET attempts = attempts + 1 WHERE journal_id = ?1", [journal_id])?;
+        Ok(())
+    }
+
+    /// Marks the advice answered with `outcome` (the response code).
+    pub fn mark_forwarded(tx: &Transaction<'_>, journal_id: i64, outcome: &str, now: i64) -> Result<(), StoreError> {
+        tx.execute("UPDATE offline_queue SET forwarded_at = ?2, outcome = ?3 WHERE journal_id = ?1", params![journal_id, now, outcome])?;
+        Ok(())
+    }
+
+    pub fn queue_stats(&self, now: i64) -> Result<QueueStats, StoreError> {
+        let (depth, amount, oldest): (u32, i64, Option<i64>) = self.conn.query_row(
+            "SELECT count(*), coalesce(sum(j.amount), 0), min(q.queued_at) FROM offline_queue q JOIN journal j ON j.id = q.journal_id
+             WHERE q.forwarded_at IS NULL AND j.kind = 'sale'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let unanswered_refunds: u32 = self.conn.query_row(
+            "SELECT count(*) FROM offline_queue q JOIN journal j ON j.id = q.journal_id WHERE q.forwarded_at IS NULL AND j.kind = 'refund'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(QueueStats { depth, amount: amount as u64, oldest_age: oldest.map_or(0, |t| (now - t).max(0) as u64), unanswered_refunds })
+    }
+
+    /// Pending advices, oldest first, at most `limit`.
+    pub fn queue_list(&self, limit: u32) -> Result<Vec<QueueItem>, StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT q.journal_id, j.kind, j.batch, j.stan, j.amount, j.masked_pan, q.queued_at, q.attempts FROM offline_queue q JOIN journal j ON j.id = q.journal_id
+             WHERE q.forwarded_at IS NULL ORDER BY q.journal_id LIMIT ?1",
+        )?;
+        let rows = st
+            .query_map([limit], |r| {
+                Ok(QueueItem {
+                    journal_id: r.get(0)?,
+                    kind: r.get(1)?,
+                    batch: r.get(2)?,
+                    stan: r.get(3)?,
+                    amount: r.get::<_, i64>(4)? as u64,
+                    masked_pan: r.get(5)?,
+                    queued_at: r.get(6)?,
+                    attempts: r.get(7)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// How the host answered a forwarded advice (`None`: still pending or unknown).
+    pub fn advice_outcome(&self, journal_id: i64) -> Result<Option<String>, StoreError> {
+        Ok(self.conn.query_row("SELECT outcome FROM offline_queue WHERE journal_id = ?1", [journal_id], |r| r.get(0)).optional()?.flatten())
+    }
+}
