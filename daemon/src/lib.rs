@@ -7,8 +7,10 @@
 //! |---|---|
 //! | the configuration file `posd.toml` | [`config`] |
 //! | SQLite store, migrations, sealed keys | [`store`] |
+//! | the terminal engine: binding, sign-in, EMV, payments, queue, settlement | [`engine`] |
 
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod engine;
 pub mod store;

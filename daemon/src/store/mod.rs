@@ -76,9 +76,11 @@ impl Store {
         Ok(Self { conn, keys })
     }
 
-    /// A transaction for one state change and everything that must commit with it.
-    pub fn transaction(&mut self) -> Result<Transaction<'_>, StoreError> {
-        Ok(self.conn.transaction()?)
+    /// A transaction for one state change and everything that must commit
+    /// with it. Taken through `&self` (one connection, one owner thread:
+    /// nesting would fail loudly, not corrupt).
+    pub fn transaction(&self) -> Result<Transaction<'_>, StoreError> {
+        Ok(self.conn.unchecked_transaction()?)
     }
 
     pub fn identity(&self) -> Result<Option<Identity>, StoreError> {

@@ -15,6 +15,9 @@ pub type Decline = &'static str;
 /// Tags that make up CDOL1 data, in CDOL1 order (§7).
 const CDOL1_TAGS: [(u32, usize); 8] = [(0x9F02, 6), (0x9F03, 6), (0x9F1A, 2), (0x95, 5), (0x5F2A, 2), (0x9A, 3), (0x9C, 1), (0x9F37, 4)];
 
+/// Tags that make up CDOL2 data, in CDOL2 order (§7).
+const CDOL2_TAGS: [(u32, usize); 4] = [(0x8A, 2), (0x91, 10), (0x95, 5), (0x9F37, 4)];
+
 /// The card a request is for, identified from field 35 (and 2).
 pub fn card_from_track(state: &HostState, tdk: &Key, req: &Message) -> Result<CardProfile, Decline> {
     let f35 = req.get(35).ok_or("30")?;
@@ -67,8 +70,12 @@ pub fn verify_cryptogram(mk: &Key, field55: Option<&[u8]>, want_cid: u8) -> Resu
     let items = tlv::parse(f55).map_err(|_| "30")?;
     let get = |tag: u32| items.iter().find(|t| t.tag == tag).map(|t| t.value.as_slice());
     let mut data = Vec::with_capacity(33);
-    for (tag, len) in CDOL1_TAGS {
-        let v = get(tag).ok_or("05")?;
+    // A TC of "unable to go online" (8A = Y3) came from the second GENERATE AC:
+    // its data is CDOL2's — 8A, 91 (ten zero bytes: no issuer data), 95, 9F37 (§7).
+    let second_ac = get(0x8A) == Some(b"Y3".as_slice());
+    let dol: &[(u32, usize)] = if second_ac { &CDOL2_TAGS } else { &CDOL1_TAGS };
+    for &(tag, len) in dol {
+        let v = if tag == 0x91 { &[0u8; 10][..] } else { get(tag).ok_or("05")? };
         if v.len() != len {
             return Err("05");
         }

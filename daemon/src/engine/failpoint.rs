@@ -1,0 +1,88 @@
+//! Named failpoints for the crash tests. With the `failpoints` feature, a
+//! process started with `POSD_FAILPOINT=<name>` (or `<name>@<n>` for the
+//! n-th hit) prints `FAILPOINT <name>` on standard output when it gets
+//! there and then waits to be killed: the test harness sends SIGKILL, so
+//! the process dies exactly between two durable steps. Without the feature
+//! (production builds) [`hit`] compiles to nothing.
+//!
+//! Every name is listed in [`ALL`]; the crash test requires each one to be
+//! reached.
+
+/// Every failpoint the engine has, in the order a transaction meets them.
+pub const ALL: &[&str] = &[
+    // online sale
+    "sale.reversal-record.before",
+    "sale.reversal-record.after",
+    "sale.request.before",
+    "sale.request.after",
+    "sale.response.after",
+    "sale.journal.before",
+    "sale.journal.after",
+    // offline sale
+    "offline.queue.before",
+    "offline.queue.after",
+    // forwarding
+    "advice.request.before",
+    "advice.request.after",
+    "advice.response.after",
+    "advice.forward-mark.before",
+    "advice.forward-mark.after",
+    // reversal
+    "reversal.request.before",
+    "reversal.request.after",
+    "reversal.response.after",
+    "reversal.clear.before",
+    "reversal.clear.after",
+    // void
+    "void.reversal-record.after",
+    "void.request.after",
+    "void.journal.before",
+    // settlement
+    "settlement.request.after",
+    "settlement.upload.before",
+    "settlement.upload.after",
+    "settlement.end.after",
+    "settlement.close.before",
+    "settlement.close.after",
+];
+
+#[cfg(feature = "failpoints")]
+mod armed {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::OnceLock;
+
+    fn target() -> &'static Option<(String, u32)> {
+        static T: OnceLock<Option<(String, u32)>> = OnceLock::new();
+        T.get_or_init(|| {
+            let v = std::env::var("POSD_FAILPOINT").ok()?;
+            Some(match v.split_once('@') {
+                Some((name, n)) => (name.to_string(), n.parse().unwrap_or(1)),
+                None => (v, 1),
+            })
+        })
+    }
+
+    pub fn hit(name: &str) {
+        static HITS: AtomicU32 = AtomicU32::new(0);
+        let Some((want, nth)) = target() else { return };
+        if want != name || HITS.fetch_add(1, Ordering::SeqCst) + 1 != *nth {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "FAILPOINT {name}");
+        let _ = out.flush();
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+/// Marks a point between two durable steps.
+#[inline]
+pub fn hit(name: &str) {
+    #[cfg(feature = "failpoints")]
+    armed::hit(name);
+    #[cfg(not(feature = "failpoints"))]
+    let _ = name;
+}

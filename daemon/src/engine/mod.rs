@@ -1,0 +1,262 @@
+//! The terminal engine: binding, sign-in, EMV payments, reversal, offline
+//! store-and-forward and settlement (acquirer-protocol.md §3, §5, §6, §7),
+//! as plain synchronous logic over the hardware traits of `smartpos-hal`,
+//! a [`HostLink`] and the SQLite [`Store`]. Every state change that matters
+//! is committed before the message that depends on it leaves; the named
+//! [`failpoint`]s sit between those steps for the crash tests.
+//!
+//! | concept | module |
+//! |---|---|
+//! | errors with kind, category and remedy | [`error`] |
+//! | the path to the host | [`link`] |
+//! | building, MACing, sending and checking messages | `wire` |
+//! | activation and unbinding | `binding` |
+//! | sign-in, sign-out, when to sign in again | `session` |
+//! | the EMV contact kernel | [`emv`] |
+//! | sale and balance inquiry (online and offline) | `payment` |
+//! | void and refund | `adjust` |
+//! | pending reversals | `reversal` |
+//! | the advice forwarder | `forward` |
+//! | settlement and batch upload | `settle` |
+//! | crash-test failpoints | [`failpoint`] |
+
+mod adjust;
+mod binding;
+pub mod emv;
+pub mod error;
+pub mod failpoint;
+mod forward;
+pub mod link;
+mod payment;
+mod reversal;
+mod session;
+mod settle;
+mod wire;
+
+pub use binding::BindResult;
+pub use error::{EngineError, EngineResult, ErrorKind};
+pub use forward::FlushResult;
+pub use link::{HostLink, LinkError, TcpLink};
+pub use payment::{SaleOptions, TxnResult};
+pub use session::SignInResult;
+pub use settle::SettleResult;
+
+use crate::config::Config;
+use crate::store::{Identity, Store};
+use smartpos_hal::{Cancel, CardReader, PinPad};
+use smartpos_proto::clock::{unix_now, CivilTime};
+use smartpos_proto::codec::Codec;
+use smartpos_proto::crypto::MacAlgorithm;
+use smartpos_proto::fields::sign_in62::WorkingKeys;
+use smartpos_proto::fields::terminal_info59::Location;
+
+/// Wall-clock time, replaceable in tests (offline age limits).
+pub trait Clock: Send {
+    /// Seconds since the Unix epoch.
+    fn now(&self) -> i64;
+}
+
+/// The system clock.
+#[derive(Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        unix_now()
+    }
+}
+
+/// The hardware and the network the engine drives.
+pub struct Devices {
+    pub reader: Box<dyn CardReader>,
+    pub pinpad: Box<dyn PinPad>,
+    pub link: Box<dyn HostLink>,
+    pub clock: Box<dyn Clock>,
+}
+
+impl std::fmt::Debug for Devices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Devices").field("reader", &self.reader.info()).field("link", &self.link.describe()).finish()
+    }
+}
+
+/// What a waiting person is told (the D-Bus `Progress` signal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    WaitingCard,
+    CardInserted,
+    ReadingCard,
+    WaitingPin,
+    /// Digits typed so far: a count, never a digit.
+    PinDigit(usize),
+    PinEntered,
+    Connecting,
+    Sending,
+    WaitingHost,
+    Reversing,
+    Completed,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::WaitingCard => "waiting-card",
+            Stage::CardInserted => "card-inserted",
+            Stage::ReadingCard => "reading-card",
+            Stage::WaitingPin => "waiting-pin",
+            Stage::PinDigit(_) => "pin-digit",
+            Stage::PinEntered => "pin-entered",
+            Stage::Connecting => "connecting",
+            Stage::Sending => "sending",
+            Stage::WaitingHost => "waiting-host",
+            Stage::Reversing => "reversing",
+            Stage::Completed => "completed",
+        }
+    }
+}
+
+/// Receives progress; the daemon turns it into `Progress` signals and logs.
+pub type ProgressSink = Box<dyn FnMut(Stage) + Send>;
+
+/// The engine. One thread owns it; the D-Bus layer calls it through a task.
+pub struct Engine {
+    pub(crate) cfg: Config,
+    pub(crate) params: emv::Params,
+    pub(crate) oda: Box<dyn emv::oda::OfflineDataAuth>,
+    pub(crate) codec: Codec,
+    pub(crate) mac: MacAlgorithm,
+    pub(crate) store: Store,
+    pub(crate) dev: Devices,
+    /// Working keys of the current session (sealed in the store as well).
+    pub(crate) keys: Option<WorkingKeys>,
+    pub(crate) cancel: Cancel,
+    progress: ProgressSink,
+    /// The host answered (or not) at the last attempt.
+    pub(crate) online: Option<bool>,
+    /// The host, a code or a key check asked for a new sign-in.
+    pub(crate) resign: bool,
+    pub(crate) location: Location,
+    pub(crate) serial: String,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("serial", &self.serial).field("signed_in", &self.keys.is_some()).field("online", &self.online).finish()
+    }
+}
+
+impl Engine {
+    /// An engine over `store` and `dev`. `serial` is the hardware serial
+    /// (the configuration's, or the device tree's). Working keys of a
+    /// session that survived a restart are loaded.
+    pub fn new(cfg: Config, store: Store, dev: Devices, serial: &str) -> EngineResult<Self> {
+        let dialect = smartpos_proto::Dialect::from_config(&cfg.dialect, None).map_err(|e| EngineError::invalid(format!("dialect: {e}")))?;
+        let params = emv::Params::new(&cfg.emv, &cfg.terminal.currency, serial);
+        let mut e = Self {
+            cfg,
+            params,
+            oda: Box::new(emv::oda::NoOda),
+            codec: dialect.codec,
+            mac: dialect.mac,
+            store,
+            dev,
+            keys: None,
+            cancel: Cancel::new(),
+            progress: Box::new(|_| {}),
+            online: None,
+            resign: false,
+            location: Location::None,
+            serial: serial.to_string(),
+        };
+        e.ensure_identity_row()?;
+        e.load_session_keys()?;
+        Ok(e)
+    }
+
+    /// Where progress goes.
+    pub fn set_progress(&mut self, sink: ProgressSink) {
+        self.progress = sink;
+    }
+
+    /// The cancel flag the D-Bus `Cancel()` raises.
+    pub fn cancel_handle(&self) -> Cancel {
+        self.cancel.clone()
+    }
+
+    /// The modem's latest location (field 59.06).
+    pub fn set_location(&mut self, location: Location) {
+        self.location = location;
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn online(&self) -> Option<bool> {
+        self.online
+    }
+
+    pub fn signed_in(&self) -> bool {
+        self.keys.is_some()
+    }
+
+    pub(crate) fn stage(&mut self, s: Stage) {
+        tracing::debug!(stage = s.name(), "progress");
+        (self.progress)(s);
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        self.dev.clock.now()
+    }
+
+    pub(crate) fn civil(&self) -> CivilTime {
+        CivilTime::from_unix(self.now(), self.cfg.utc_offset_seconds())
+    }
+
+    /// The bound identity, or the *not bound* error.
+    pub(crate) fn bound(&self) -> EngineResult<Identity> {
+        match self.store.identity()? {
+            Some(id) if id.is_bound() => Ok(id),
+            _ => Err(EngineError::not_bound()),
+        }
+    }
+
+    fn ensure_identity_row(&mut self) -> EngineResult<()> {
+        if self.store.identity()?.is_none() {
+            let tx = self.store.transaction()?;
+            Store::put_identity(&tx, &Identity { serial: self.serial.clone(), ..Default::default() })?;
+            tx.commit().map_err(crate::store::StoreError::from)?;
+        }
+        Ok(())
+    }
+
+    /// Records the outcome of a public operation as `LastError` (cleared on success).
+    pub(crate) fn record<T>(&mut self, r: EngineResult<T>) -> EngineResult<T> {
+        let json = match &r {
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(kind = e.kind.name(), category = e.kind.category(), code = e.code.as_deref().unwrap_or(""), "{}", e.message);
+                Some(
+                    serde_json::json!({
+                        "category": e.kind.category(),
+                        "code": e.code.clone().unwrap_or_default(),
+                        "message": e.message,
+                        "remedy": e.remedy,
+                        "at": self.civil().rfc3339(),
+                    })
+                    .to_string(),
+                )
+            }
+        };
+        if let Ok(tx) = self.store.transaction() {
+            if Store::put_last_error(&tx, json.as_deref()).is_ok() {
+                let _ = tx.commit();
+            }
+        }
+        r
+    }
+}

@@ -1,0 +1,461 @@
+//! Sale and balance inquiry with a chip card (§3, §6, §7): card, PIN,
+//! terminal action analysis, then online with a reversal record committed
+//! before the request leaves, or — when the host cannot be reached and the
+//! limits allow — offline with the card's TC, committed to the advice
+//! queue before the result is returned.
+
+use super::emv::tvr::Decision;
+use super::emv::{self, CardFacts, EmvTxn, TxnType};
+use super::failpoint;
+use super::wire::{Answer, WireError};
+use super::{Engine, EngineError, EngineResult, ErrorKind, Stage};
+use crate::store::journal::{CardSecrets, EntryState, Kind, NewEntry, Outcome};
+use crate::store::{Identity, Store, StoreError};
+use smartpos_hal::keypad::PinProgress;
+use smartpos_proto::codec::Message;
+use smartpos_proto::crypto::track2;
+use smartpos_proto::exchange::Exchange;
+use smartpos_proto::fields::balance54;
+use smartpos_proto::response_code::{self, Category};
+use smartpos_proto::tlv;
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+/// Options of `Sale`.
+#[derive(Debug, Clone)]
+pub struct SaleOptions {
+    pub allow_offline: bool,
+    /// The app's own id, stored and returned.
+    pub reference: String,
+}
+
+impl Default for SaleOptions {
+    fn default() -> Self {
+        Self { allow_offline: true, reference: String::new() }
+    }
+}
+
+/// The outcome of a payment: approved or declined (a decline is not an error).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TxnResult {
+    pub approved: bool,
+    pub offline: bool,
+    pub response_code: String,
+    pub message: String,
+    pub stan: u32,
+    pub batch: u32,
+    pub rrn: String,
+    pub auth_code: String,
+    pub amount: u64,
+    pub masked_pan: String,
+    pub aid: String,
+    pub app_label: String,
+    pub entry_mode: String,
+    pub time: String,
+    pub reference: String,
+    /// Balance inquiry only.
+    pub balance: Option<i64>,
+}
+
+/// First 6 and last 4 digits.
+pub fn mask_pan(pan: &str) -> String {
+    let n = pan.len();
+    if n < 10 {
+        return "*".repeat(n);
+    }
+    format!("{}{}{}", pan.get(..6).unwrap_or(""), "*".repeat(n - 10), pan.get(n - 4..).unwrap_or(""))
+}
+
+/// A card read and, when the CVM asks, the encrypted PIN block.
+pub(crate) struct CardSession {
+    pub txn: EmvTxn,
+    pub facts: CardFacts,
+    pub pin_block: Option<Zeroizing<[u8; 8]>>,
+}
+
+impl Engine {
+    pub(crate) fn check_amount(&self, amount: u64) -> EngineResult<()> {
+        if amount == 0 || amount > self.cfg.terminal.max_amount {
+            return Err(EngineError::invalid(format!("The amount must be between 1 and {} minor units.", self.cfg.terminal.max_amount)));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn check_cancel(&self) -> EngineResult<()> {
+        if self.cancel.is_cancelled() {
+            return Err(EngineError::new(ErrorKind::Operator, "The payment was cancelled.", "Start it again when ready."));
+        }
+        Ok(())
+    }
+
+    /// Signs in when needed; with keys from an earlier session, an
+    /// unreachable host does not stop an offline sale.
+    fn ready_for_payment(&mut self) -> EngineResult<()> {
+        self.bound()?;
+        match self.ensure_signed_in() {
+            Err(e) if e.kind == ErrorKind::Network && self.keys.is_some() => Ok(()),
+            Err(e) if e.kind == ErrorKind::Network => Err(EngineError::not_signed_in("the host cannot be reached to sign in")),
+            other => other,
+        }
+    }
+
+    /// Waits for the card, reads it and takes the PIN when its CVM asks.
+    pub(crate) fn card_session(&mut self, amount: u64, txn_type: TxnType, want_pin: bool) -> EngineResult<CardSession> {
+        self.stage(Stage::WaitingCard);
+        let timeout = Duration::from_millis(self.cfg.timeouts.card_ms);
+        let cancel = self.cancel.clone();
+        self.dev.reader.wait_card(timeout, &cancel)?;
+        self.stage(Stage::CardInserted);
+        self.stage(Stage::ReadingCard);
+        let today = self.civil().yymmdd();
+        let txn = EmvTxn::begin(self.dev.reader.as_mut(), &self.params, self.oda.as_ref(), amount, txn_type, &today).map_err(kernel_error)?;
+        let facts = txn.facts().map_err(kernel_error)?;
+        let mut s = CardSession { txn, facts, pin_block: None };
+        if want_pin && s.txn.cvm.cvm == emv::cvm::Cvm::OnlinePin {
+            let keys = self.keys.as_ref().ok_or_else(|| EngineError::not_signed_in("no PIN key"))?;
+            let pik = keys.pik.clone();
+            self.stage(Stage::WaitingPin);
+            let timeout = Duration::from_millis(self.cfg.timeouts.pin_ms);
+            let block = {
+                let progress = &mut self.progress;
+                let mut sink = |p: PinProgress| {
+                    let st = match p {
+                        PinProgress::Digits(n) => Stage::PinDigit(n),
+                        PinProgress::Entered => Stage::PinEntered,
+                    };
+                    progress(st);
+                };
+                self.dev.pinpad.pin_block(&s.facts.pan, &pik, timeout, &cancel, &mut sink)?
+            };
+            s.pin_block = Some(Zeroizing::new(block));
+            s.txn.pin_entered();
+        }
+        Ok(s)
+    }
+
+    /// A card request of `ex` (fields 2, 14, 22, 23, 26/52, 35, 53, 4, 55 as §3 lists them).
+    pub(crate) fn card_request(&self, ex: Exchange, stan: u32, id: &Identity, batch: u32, amount: u64, card: &CardSecrets, pin: Option<&[u8; 8]>) -> EngineResult<Message> {
+        let spec = ex.spec();
+        let keys = self.keys.as_ref().ok_or_else(|| EngineError::not_signed_in("no working keys"))?;
+        let mut m = self.base_request(ex, stan, id, batch);
+        m.set(2, card.pan.as_str());
+        if spec.request.contains(&14) {
+            m.set(14, card.expiry.as_str());
+        }
+        m.set(22, if pin.is_some() { "051" } else { "052" });
+        m.set(23, format!("0{}", card.psn));
+        if spec.request.contains(&35) {
+            let f35 = track2::encrypt(&keys.tdk, card.track2.as_bytes()).map_err(|e| EngineError::new(ErrorKind::Device, format!("The card's track data is unusable: {e}."), "Try another card."))?;
+            m.set(35, f35);
+        }
+        if spec.request.contains(&53) {
+            m.set(53, "2610000000000000");
+        }
+        if spec.request.contains(&4) {
+            m.set(4, format!("{amount:012}"));
+        }
+        if let (Some(block), true) = (pin, spec.request.contains(&52)) {
+            m.set(26, "06");
+            m.set(52, block.to_vec());
+        }
+        if spec.request.contains(&55) && !card.icc.is_empty() {
+            m.set(55, card.icc.clone());
+        }
+        Ok(m)
+    }
+
+    /// The reversal of `req` (§3: its fields minus 26 35 52 53 59, 55 cut to 95 9F10 9F1E 9F36, plus 39).
+    pub(crate) fn reversal_of(&self, ex: Exchange, req: &Message) -> Message {
+        let mut r = Message::new(Exchange::Reversal.spec().mti);
+        for f in smartpos_proto::exchange::reversal_request_fields(ex) {
+            if let Some(v) = req.get(f) {
+                r.set(f, v);
+            }
+        }
+        if let Some(icc) = req.get(55) {
+            r.set(55, emv::reversal_icc(icc));
+        }
+        r.set(39, "06");
+        r.remove(64);
+        r
+    }
+
+    /// Whether an offline sale of `amount` fits the limits (§6, inclusive).
+    pub(crate) fn offline_room(&self, amount: u64) -> EngineResult<Result<(), String>> {
+        let o = &self.cfg.offline;
+        if !o.enabled {
+            return Ok(Err("offline sales are disabled".into()));
+        }
+        let q = self.store.queue_stats(self.now())?;
+        Ok(if amount > o.max_amount {
+            Err(format!("the amount is above the offline limit of {}", o.max_amount))
+        } else if q.amount + amount > o.max_total {
+            Err(format!("the queue would hold more than {} in total", o.max_total))
+        } else if q.depth + 1 > o.max_count {
+            Err(format!("the queue already holds {} sales", q.depth))
+        } else if q.depth > 0 && q.oldest_age > o.max_age_secs {
+            Err(format!("the oldest queued sale is {} s old, past the limit of {} s", q.oldest_age, o.max_age_secs))
+        } else {
+            Ok(())
+        })
+    }
+
+    pub(crate) fn result_base(&self, amount: u64, masked_pan: &str, s: Option<&CardSession>, reference: &str) -> TxnResult {
+        TxnResult {
+            amount,
+            masked_pan: masked_pan.to_string(),
+            aid: s.map(|s| hex::encode_upper(&s.txn.app.aid)).unwrap_or_default(),
+            app_label: s.map(|s| s.txn.app.label.clone()).unwrap_or_default(),
+            entry_mode: if s.is_some_and(|s| s.pin_block.is_some()) { "051".into() } else { "052".into() },
+            time: self.civil().rfc3339(),
+            reference: reference.to_string(),
+            ..Default::default()
+        }
+    }
+
+    /// A sale. Declines are results; errors are for when no answer could be had.
+    pub fn sale(&mut self, amount: u64, opts: &SaleOptions) -> EngineResult<TxnResult> {
+        self.cancel.reset();
+        let r = self.sale_inner(amount, opts);
+        self.stage(Stage::Completed);
+        self.resign_if_asked();
+        self.record(r)
+    }
+
+    fn sale_inner(&mut self, amount: u64, opts: &SaleOptions) -> EngineResult<TxnResult> {
+        self.check_amount(amount)?;
+        self.ready_for_payment()?;
+        self.send_pending_reversals(false);
+        let id = self.bound()?;
+        let mut s = self.card_session(amount, TxnType::Goods, true)?;
+        let masked = mask_pan(&s.facts.pan);
+        let mut base = self.result_base(amount, &masked, Some(&s), &opts.reference);
+        let room = self.offline_room(amount)?;
+        let mut want = s.txn.first_decision();
+        if want == Decision::Tc && !(opts.allow_offline && room.is_ok()) {
+            want = Decision::Arqc;
+        }
+        let first = s.txn.first_ac(self.dev.reader.as_mut(), want).map_err(kernel_error)?.decision();
+        match first {
+            Decision::Aac => return Ok(declined(base, if s.txn.expired() { "54" } else { "Z1" })),
+            Decision::Tc => return self.commit_offline(&id, &mut s, base, *b"Y1", &opts.reference),
+            Decision::Arqc => {}
+        }
+        self.check_cancel()?;
+        if let Err(e) = self.connect() {
+            tracing::info!("host unreachable ({e:?}): deciding offline");
+            let why = match (opts.allow_offline, room) {
+                (false, _) => Some(EngineError::network("the app did not allow an offline sale")),
+                (true, Err(limit)) => Some(EngineError::new(ErrorKind::OfflineLimit, format!("The host cannot be reached and the sale is outside the offline limits: {limit}."), "Restore the network or forward the queue, or take a smaller amount.")),
+                (true, Ok(())) => None,
+            };
+            let tc = why.is_none() && s.txn.unable_online_decision() == Decision::Tc;
+            let arc = if tc { *b"Y3" } else { *b"Z3" };
+            let second = s.txn.second_ac(self.dev.reader.as_mut(), if tc { Decision::Tc } else { Decision::Aac }, &arc, None).map_err(kernel_error)?;
+            if let Some(e) = why {
+                return Err(e);
+            }
+            if second.decision() == Decision::Tc {
+                s.txn.first = Some(second);
+                return self.commit_offline(&id, &mut s, base, *b"Y3", &opts.reference);
+            }
+            return Ok(declined(base, "Z3"));
+        }
+        // Online: the reversal record is on disk before the request leaves (§6).
+        let batch = self.store.batch()?;
+        let now = base.time.clone();
+        let keys = self.store.keystore();
+        failpoint::hit("sale.reversal-record.before");
+        let tx = self.store.transaction()?;
+        let stan = Store::next_stan(&tx)?;
+        let secrets = CardSecrets { pan: s.facts.pan.clone(), track2: s.facts.track2.clone(), expiry: s.facts.expiry_yymm.clone(), psn: s.facts.psn.clone(), icc: s.txn.request_icc(stan) };
+        let req = self.card_request(Exchange::Sale, stan, &id, batch, amount, &secrets, s.pin_block.as_deref())?;
+        let entry = NewEntry {
+            kind: Kind::Sale, batch, stan, amount, masked_pan: &masked, aid: &base.aid, app_label: &base.app_label, entry_mode: &base.entry_mode,
+            offline: false, original_id: None, reference: &opts.reference, state: EntryState::InFlight, now: &now,
+        };
+        let jid = Store::insert_entry(&tx, keys.as_ref(), &entry, Some(&secrets))?;
+        Store::put_reversal(&tx, keys.as_ref(), jid, &self.freeze(&self.reversal_of(Exchange::Sale, &req))?, self.now())?;
+        tx.commit().map_err(StoreError::from)?;
+        failpoint::hit("sale.reversal-record.after");
+        base.stan = stan;
+        base.batch = batch;
+        let answer = self.transmit(Exchange::Sale, &req, Some("sale"));
+        self.finish_online(Exchange::Sale, jid, &mut s, answer, base)
+    }
+
+    /// After the sale request: the host's answer, the second GENERATE AC,
+    /// and the journal — or the reversal.
+    fn finish_online(&mut self, ex: Exchange, jid: i64, s: &mut CardSession, answer: Result<Answer, WireError>, mut base: TxnResult) -> EngineResult<TxnResult> {
+        let answer = match answer {
+            Ok(a) => a,
+            Err(e) => {
+                let reason = if e == WireError::BadMac { "A0" } else { "98" };
+                // The card learns that the host could not be reached.
+                let _ = s.txn.second_ac(self.dev.reader.as_mut(), Decision::Aac, b"Z3", None);
+                self.reverse_now(jid, reason)?;
+                return Err(e.into_error());
+            }
+        };
+        let code = answer.code().to_string();
+        let meaning = response_code::lookup(&code).meaning;
+        base.response_code = code.clone();
+        base.message = meaning.to_string();
+        base.rrn = answer.msg.get_str(37).unwrap_or("").trim().to_string();
+        base.auth_code = answer.msg.get_str(38).unwrap_or("").trim().to_string();
+        let host_date = answer.msg.get_str(13).unwrap_or("").to_string();
+        let f55 = answer.msg.get(55).map(<[u8]>::to_vec).unwrap_or_default();
+        let arc: [u8; 2] = code.as_bytes().try_into().unwrap_or(*b"05");
+        if !answer.macd {
+            // Unauthenticated non-approval (e.g. 22): the reversal stays, nothing changes (§3, §6).
+            let _ = s.txn.second_ac(self.dev.reader.as_mut(), Decision::Aac, &arc, None);
+            self.resign_if_asked();
+            self.send_pending_reversals(false);
+            return Err(EngineError::host_code(&code, meaning));
+        }
+        let outcome = Outcome { response_code: &code, rrn: &base.rrn, auth_code: &base.auth_code, host_date: &host_date };
+        if code == "98" {
+            let _ = s.txn.second_ac(self.dev.reader.as_mut(), Decision::Aac, &arc, None);
+            self.reverse_now(jid, "98")?;
+            return Err(EngineError::host_code(&code, meaning));
+        }
+        if code != "00" {
+            let _ = s.txn.second_ac(self.dev.reader.as_mut(), Decision::Aac, &arc, tlv::find(&f55, 0x91).as_deref());
+            self.settle_entry(ex, jid, EntryState::Declined, &outcome)?;
+            return match response_code::lookup(&code).category {
+                Some(Category::Host | Category::Binding) => Err(EngineError::host_code(&code, meaning)),
+                _ => Ok(declined(base, &code)),
+            };
+        }
+        let reader = self.dev.reader.as_mut();
+        let _ = s.txn.run_scripts(reader, &f55, 0x71);
+        let second = s.txn.second_ac(reader, Decision::Tc, &arc, tlv::find(&f55, 0x91).as_deref());
+        let _ = s.txn.run_scripts(reader, &f55, 0x72);
+        match second {
+            Ok(ac) if ac.decision() == Decision::Tc => {
+                self.settle_entry(ex, jid, EntryState::Approved, &outcome)?;
+                base.approved = true;
+                Ok(base)
+            }
+            Ok(_) => {
+                self.reverse_now(jid, "96")?;
+                Ok(declined(TxnResult { message: "the card declined after the host approved; the sale was reversed".into(), ..base }, "Z1"))
+            }
+            Err(e) => {
+                self.reverse_now(jid, "96")?;
+                Err(kernel_error(e))
+            }
+        }
+    }
+
+    /// Commits the host's authenticated answer and clears the reversal, together.
+    fn settle_entry(&mut self, ex: Exchange, jid: i64, state: EntryState, o: &Outcome<'_>) -> EngineResult<()> {
+        let p = if ex == Exchange::Void { "void" } else { "sale" };
+        failpoint::hit(&format!("{p}.journal.before"));
+        let now = self.civil().rfc3339();
+        let tx = self.store.transaction()?;
+        Store::finish_entry(&tx, jid, state, o, &now)?;
+        Store::clear_reversal(&tx, jid)?;
+        tx.commit().map_err(StoreError::from)?;
+        if ex == Exchange::Sale {
+            failpoint::hit("sale.journal.after");
+        }
+        Ok(())
+    }
+
+    /// An offline approval: journal row and advice committed together before the result returns.
+    fn commit_offline(&mut self, id: &Identity, s: &mut CardSession, mut base: TxnResult, arc: [u8; 2], reference: &str) -> EngineResult<TxnResult> {
+        let tc = s.txn.first.clone().ok_or_else(|| kernel_error(emv::KernelError::Card("no cryptogram".into())))?;
+        let batch = self.store.batch()?;
+        let keys = self.store.keystore();
+        let now = self.civil();
+        base.entry_mode = "052".into();
+        failpoint::hit("offline.queue.before");
+        let tx = self.store.transaction()?;
+        let stan = Store::next_stan(&tx)?;
+        let icc = emv::advice_icc(&s.txn.request_icc(stan), &tc, &arc);
+        let secrets = CardSecrets { pan: s.facts.pan.clone(), track2: s.facts.track2.clone(), expiry: s.facts.expiry_yymm.clone(), psn: s.facts.psn.clone(), icc };
+        let mut advice = self.card_request(Exchange::OfflineAdvice, stan, id, batch, base.amount, &secrets, None)?;
+        advice.set(12, now.hhmmss());
+        advice.set(13, now.mmdd());
+        let code = String::from_utf8_lossy(&arc).into_owned();
+        let entry = NewEntry {
+            kind: Kind::Sale, batch, stan, amount: base.amount, masked_pan: &base.masked_pan, aid: &base.aid, app_label: &base.app_label, entry_mode: &base.entry_mode,
+            offline: true, original_id: None, reference, state: EntryState::Approved, now: &base.time,
+        };
+        let jid = Store::insert_entry(&tx, keys.as_ref(), &entry, Some(&secrets))?;
+        Store::finish_entry(&tx, jid, EntryState::Approved, &Outcome { response_code: &code, rrn: "", auth_code: "", host_date: &now.mmdd() }, &base.time)?;
+        Store::enqueue(&tx, keys.as_ref(), jid, &self.freeze(&advice)?, self.now())?;
+        tx.commit().map_err(StoreError::from)?;
+        failpoint::hit("offline.queue.after");
+        tracing::info!(stan, amount = base.amount, code = %code, "offline sale approved and queued");
+        base.approved = true;
+        base.offline = true;
+        base.stan = stan;
+        base.batch = batch;
+        base.response_code = code.clone();
+        base.message = response_code::lookup(&code).meaning.to_string();
+        Ok(base)
+    }
+
+    /// Balance inquiry: online only, not reversible (it moves no money).
+    pub fn balance(&mut self) -> EngineResult<TxnResult> {
+        self.cancel.reset();
+        let r = self.balance_inner();
+        self.stage(Stage::Completed);
+        self.resign_if_asked();
+        self.record(r)
+    }
+
+    fn balance_inner(&mut self) -> EngineResult<TxnResult> {
+        self.ready_for_payment()?;
+        self.send_pending_reversals(false);
+        let id = self.bound()?;
+        let mut s = self.card_session(0, TxnType::Balance, true)?;
+        let masked = mask_pan(&s.facts.pan);
+        let mut base = self.result_base(0, &masked, Some(&s), "");
+        if s.txn.first_ac(self.dev.reader.as_mut(), Decision::Arqc).map_err(kernel_error)?.decision() == Decision::Aac {
+            return Ok(declined(base, if s.txn.expired() { "54" } else { "Z1" }));
+        }
+        self.check_cancel()?;
+        let batch = self.store.batch()?;
+        let stan = self.advance_stan()?;
+        let secrets = CardSecrets { pan: s.facts.pan.clone(), track2: s.facts.track2.clone(), expiry: s.facts.expiry_yymm.clone(), psn: s.facts.psn.clone(), icc: s.txn.request_icc(stan) };
+        let req = self.card_request(Exchange::BalanceInquiry, stan, &id, batch, 0, &secrets, s.pin_block.as_deref())?;
+        base.stan = stan;
+        base.batch = batch;
+        let answer = self.exchange(Exchange::BalanceInquiry, &req, None);
+        let _ = s.txn.second_ac(self.dev.reader.as_mut(), Decision::Aac, b"Z3", None);
+        let answer = answer.map_err(WireError::into_error)?;
+        let code = answer.code().to_string();
+        base.response_code = code.clone();
+        base.message = response_code::lookup(&code).meaning.to_string();
+        base.rrn = answer.msg.get_str(37).unwrap_or("").trim().to_string();
+        if code == "00" && answer.macd {
+            base.approved = true;
+            base.balance = answer.msg.get_str(54).and_then(|v| balance54::parse(v).ok());
+            return Ok(base);
+        }
+        match response_code::lookup(&code).category {
+            Some(Category::Host | Category::Binding) | None => Err(EngineError::host_code(&code, response_code::lookup(&code).meaning)),
+            _ => Ok(declined(base, &code)),
+        }
+    }
+}
+
+pub(crate) fn declined(mut base: TxnResult, code: &str) -> TxnResult {
+    base.approved = false;
+    base.response_code = code.to_string();
+    if base.message.is_empty() {
+        base.message = response_code::lookup(code).meaning.to_string();
+    }
+    base
+}
+
+pub(crate) fn kernel_error(e: emv::KernelError) -> EngineError {
+    match e {
+        emv::KernelError::Reader(r) => r.into(),
+        emv::KernelError::NoApplication => EngineError::new(ErrorKind::Operator, "The card has no application this terminal accepts.", "Use another card."),
+        other => EngineError::new(ErrorKind::Device, format!("The card could not be read: {other}."), "Insert the card again, chip first; if it persists, use another card."),
+    }
+}
