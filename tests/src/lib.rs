@@ -9,9 +9,11 @@
 //! | the acquirer simulator | [`acquirer`] |
 //! | independent oracles (pyiso8583, pyemv, psec, cryptography) | [`oracle`] |
 //! | a minimal hand-built terminal that tests the simulator | [`test_terminal`] |
+//! | the real engine on a real SQLite file, simulated reader and keypad, the simulator | [`rig`] |
 
 #![forbid(unsafe_code)]
 
 pub mod acquirer;
 pub mod oracle;
+pub mod rig;
 pub mod test_terminal;

@@ -83,11 +83,15 @@ pub async fn accept_loop(addr: SocketAddr, first: TcpListener, shared: Arc<Share
 
 async fn connection(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     let mut shutdown = shared.shutdown.subscribe();
+    let mut refuse = shared.refuse.subscribe();
     loop {
         let mut prefix = [0u8; 2];
+        // A cut network closes idle kept-alive connections too, so a
+        // terminal sees "refused" on its next connect, not a lost request.
         tokio::select! {
             r = stream.read_exact(&mut prefix) => if r.is_err() { return },
             _ = shutdown.changed() => return,
+            _ = refuse.wait_for(|r| *r) => return,
         }
         let max = shared.state.lock().map(|s| s.codec.framing.max_frame_len).unwrap_or(2048);
         let len = usize::from(u16::from_be_bytes(prefix));
