@@ -196,6 +196,11 @@ impl Engine {
         &self.cfg
     }
 
+    /// The engine's clock (seconds since the epoch): what queue ages are measured against.
+    pub fn store_now(&self) -> i64 {
+        self.now()
+    }
+
     pub fn online(&self) -> Option<bool> {
         self.online
     }

@@ -1,0 +1,161 @@
+//! Offline store-and-forward through the real engine: approvals by the
+//! card's TC within the limits, committed before the result; refusals
+//! outside them; the forwarder delivering each advice exactly once; nothing
+//! expiring silently.
+
+use posd::engine::{ErrorKind, SaleOptions};
+use posd::store::journal::{EntryState, Kind};
+use smartpos_proto::exchange::Exchange;
+use smartpos_tests::acquirer::faults::{Faults, ALWAYS};
+use smartpos_tests::rig::Rig;
+
+fn sale(r: &mut Rig, label: &str, amount: u64) -> Result<posd::engine::TxnResult, posd::engine::EngineError> {
+    r.present(label);
+    let out = r.engine.sale(amount, &SaleOptions::default());
+    r.remove();
+    out
+}
+
+#[test]
+fn an_unreachable_host_means_a_y3_offline_sale_forwarded_once_when_it_returns() {
+    let mut r = Rig::signed_in();
+    r.host_reachable(false);
+    let res = sale(&mut r, "default", 2000).unwrap();
+    assert!(res.approved && res.offline, "{res:?}");
+    assert_eq!(res.response_code, "Y3");
+    let stats = r.engine.store().queue_stats(0).unwrap();
+    assert_eq!((stats.depth, stats.amount), (1, 2000));
+    assert_eq!(r.ledger().charged("default"), 0, "nothing reached the host yet");
+    // Flushing while the host is still away forwards nothing and loses nothing.
+    let f = r.engine.flush().unwrap();
+    assert_eq!((f.forwarded, f.remaining), (0, 1));
+    r.host_reachable(true);
+    let f = r.engine.flush().unwrap();
+    assert_eq!((f.forwarded, f.remaining, f.declined), (1, 0, 0));
+    let ledger = r.ledger();
+    assert_eq!(ledger.charged("default"), 2000);
+    assert_eq!(ledger.standing(Exchange::OfflineAdvice).len(), 1);
+    let e = r.engine.store().entry_by_stan(Kind::Sale, 1, res.stan).unwrap().unwrap();
+    assert_eq!((e.state, e.offline, e.response_code.as_str()), (EntryState::Approved, true, "Y3"));
+    assert!(!e.rrn.is_empty(), "the host's RRN is kept");
+    assert_eq!(r.engine.flush().unwrap().forwarded, 0, "a forwarded advice is never sent again");
+    assert_eq!(r.ledger().charged("default"), 2000);
+}
+
+#[test]
+fn a_sale_under_the_floor_limit_is_approved_offline_by_the_first_ac_y1() {
+    let mut r = Rig::signed_in_with(|c| {
+        c.emv.floor_limit = 10_000;
+        // Online only for "exceeds floor limit": no ODA is needed for an offline approval here.
+        c.emv.tac_online = "0000008000".into();
+        c.emv.absent_iac_online = "0000000000".into();
+    });
+    let res = sale(&mut r, "default", 5000).unwrap();
+    assert_eq!((res.approved, res.offline, res.response_code.as_str()), (true, true, "Y1"));
+    let over = sale(&mut r, "default", 20_000).unwrap();
+    assert_eq!((over.approved, over.offline), (true, false), "at or above the floor limit it goes online");
+    assert_eq!(r.engine.flush().unwrap().forwarded, 1);
+    assert_eq!(r.ledger().charged("default"), 25_000);
+}
+
+#[test]
+fn offline_limits_refuse_with_offline_limit_and_queue_nothing() {
+    let mut r = Rig::signed_in_with(|c| {
+        c.offline.max_amount = 3000;
+        c.offline.max_total = 5000;
+        c.offline.max_count = 2;
+    });
+    r.host_reachable(false);
+    let e = sale(&mut r, "default", 3001).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::OfflineLimit, "{e}");
+    assert!(sale(&mut r, "default", 3000).unwrap().approved, "limits are inclusive");
+    assert!(sale(&mut r, "default", 2000).unwrap().approved);
+    let e = sale(&mut r, "default", 1).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::OfflineLimit, "total and count reached: {e}");
+    // The app may forbid offline approval; the card's own offline limit declines Z3.
+    r.present("default");
+    let e = r.engine.sale(10, &SaleOptions { allow_offline: false, reference: "app-1".into() }).unwrap_err();
+    r.remove();
+    assert_eq!(e.kind, ErrorKind::Network);
+    let mut r2 = Rig::signed_in_with(|c| c.offline.max_amount = 100_000);
+    r2.host_reachable(false);
+    let d = sale(&mut r2, "default", 60_000).unwrap();
+    assert_eq!((d.approved, d.response_code.as_str()), (false, "Z3"), "the card's offline limit is 500.00");
+    assert_eq!(r2.engine.store().queue_stats(0).unwrap().depth, 0);
+    r.host_reachable(true);
+    assert_eq!(r.engine.flush().unwrap().forwarded, 2);
+    assert_eq!(r.ledger().charged("default"), 5000);
+}
+
+#[test]
+fn an_old_queue_blocks_new_offline_sales_but_is_still_forwarded() {
+    let mut r = Rig::signed_in_with(|c| c.offline.max_age_secs = 3600);
+    r.host_reachable(false);
+    assert!(sale(&mut r, "default", 100).unwrap().approved);
+    r.clock.advance(3601);
+    let e = sale(&mut r, "default", 100).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::OfflineLimit);
+    assert!(e.message.contains("oldest"), "{e}");
+    let list = r.engine.store().queue_list(10).unwrap();
+    assert_eq!(list.len(), 1);
+    assert!(r.engine.store().queue_stats(r.engine.store_now()).unwrap().oldest_age > 3600);
+    r.host_reachable(true);
+    assert_eq!(r.engine.flush().unwrap().forwarded, 1);
+    assert_eq!(r.ledger().charged("default"), 100);
+}
+
+#[test]
+fn a_lost_advice_answer_is_resent_with_its_stan_and_charged_once() {
+    let mut r = Rig::signed_in();
+    r.host_reachable(false);
+    let res = sale(&mut r, "default", 4200).unwrap();
+    r.host_reachable(true);
+    r.faults(Faults { lose_reply: 1, ..Default::default() });
+    let f = r.engine.flush().unwrap();
+    assert_eq!((f.forwarded, f.remaining), (0, 1), "no answer: still queued");
+    assert_eq!(r.ledger().charged("default"), 4200, "the host took it the first time");
+    let f = r.engine.flush().unwrap();
+    assert_eq!(f.forwarded, 1);
+    let ledger = r.ledger();
+    assert_eq!(ledger.charged("default"), 4200, "the repeat was recognised by TID, batch and STAN");
+    assert_eq!(ledger.entries("10000001", 1, res.stan).len(), 1);
+}
+
+#[test]
+fn a_declined_advice_is_kept_as_advice_declined_and_not_retried() {
+    let mut r = Rig::signed_in();
+    r.host_reachable(false);
+    let res = sale(&mut r, "default", 900).unwrap();
+    r.host_reachable(true);
+    r.faults(Faults { response_code: Some("05".into()), response_code_count: 1, response_code_for: Some(Exchange::OfflineAdvice), ..Default::default() });
+    let f = r.engine.flush().unwrap();
+    assert_eq!((f.forwarded, f.declined, f.remaining), (1, 1, 0));
+    let e = r.engine.store().entry_by_stan(Kind::Sale, 1, res.stan).unwrap().unwrap();
+    assert_eq!(e.state, EntryState::AdviceDeclined);
+    assert_eq!(r.engine.flush().unwrap().forwarded, 0);
+}
+
+#[test]
+fn host_system_errors_keep_advices_queued() {
+    let mut r = Rig::signed_in();
+    r.host_reachable(false);
+    sale(&mut r, "default", 100).unwrap();
+    r.host_reachable(true);
+    r.faults(Faults { response_code: Some("96".into()), response_code_count: ALWAYS, response_code_for: Some(Exchange::OfflineAdvice), ..Default::default() });
+    assert_eq!(r.engine.flush().unwrap().remaining, 1);
+    r.clear_faults();
+    assert_eq!(r.engine.flush().unwrap().forwarded, 1);
+    assert_eq!(r.ledger().charged("default"), 100);
+}
+
+#[test]
+fn unbind_is_busy_while_advices_wait() {
+    let mut r = Rig::signed_in();
+    r.host_reachable(false);
+    sale(&mut r, "default", 100).unwrap();
+    assert_eq!(r.engine.unbind().unwrap_err().kind, ErrorKind::Busy);
+    r.host_reachable(true);
+    r.engine.flush().unwrap();
+    r.engine.unbind().unwrap();
+    assert!(!r.engine.store().identity().unwrap().unwrap().is_bound());
+}
