@@ -1,0 +1,155 @@
+//! Every fault the simulator can inject, met by the engine's reversal
+//! rules (§6): a sale whose answer is lost, late, cut short, unreadable or
+//! wrongly MACed is reversed, so the ledger never keeps a charge the
+//! terminal did not approve.
+
+use posd::engine::{ErrorKind, SaleOptions};
+use posd::store::journal::{EntryState, Kind};
+use smartpos_proto::exchange::Exchange;
+use smartpos_tests::acquirer::faults::{Faults, ALWAYS};
+use smartpos_tests::acquirer::state::TxnState;
+use smartpos_tests::rig::Rig;
+
+fn sale(r: &mut Rig, amount: u64) -> Result<posd::engine::TxnResult, posd::engine::EngineError> {
+    r.present("default");
+    let out = r.engine.sale(amount, &SaleOptions::default());
+    r.remove();
+    out
+}
+
+/// The sale's STAN is the newest journal row's.
+fn last_sale(r: &Rig) -> posd::store::journal::Entry {
+    r.engine.store().recent_entries(1).unwrap().into_iter().next().expect("a journal row")
+}
+
+fn reversed_and_not_charged(r: &Rig) {
+    let e = last_sale(r);
+    assert_eq!(e.state, EntryState::Reversed, "{e:?}");
+    assert!(r.engine.store().pending_reversals().unwrap().is_empty());
+    assert_eq!(r.ledger().charged("default"), 0);
+}
+
+#[test]
+fn every_lost_or_bad_answer_to_a_sale_is_reversed() {
+    for (name, fault, kind) in [
+        ("lose_reply", Faults { lose_reply: 1, ..Default::default() }, ErrorKind::Network),
+        ("truncate_reply", Faults { truncate_reply: 1, ..Default::default() }, ErrorKind::Network),
+        ("garbage", Faults { garbage: 1, ..Default::default() }, ErrorKind::Network),
+        ("delay", Faults { delay_ms: 2500, delay_count: 1, ..Default::default() }, ErrorKind::Network),
+        ("drop_request", Faults { drop_request: 1, ..Default::default() }, ErrorKind::Network),
+        ("bad_mac", Faults { bad_mac: 1, ..Default::default() }, ErrorKind::Host),
+    ] {
+        let mut r = Rig::signed_in();
+        r.faults(fault);
+        let e = sale(&mut r, 1500).unwrap_err();
+        assert_eq!(e.kind, kind, "{name}: {e}");
+        reversed_and_not_charged(&r);
+        let reversal = r.ledger().transactions.into_iter().find(|t| t.exchange == Exchange::Sale);
+        if name != "drop_request" {
+            assert_eq!(reversal.map(|t| t.state), Some(TxnState::Reversed), "{name}: the host charged, then undid it");
+        }
+        // The terminal works on: the next sale is approved.
+        r.clear_faults();
+        assert!(sale(&mut r, 100).unwrap().approved, "{name}");
+        assert_eq!(r.ledger().charged("default"), 100, "{name}");
+    }
+}
+
+#[test]
+fn a_bad_mac_makes_the_terminal_sign_in_again() {
+    let mut r = Rig::signed_in();
+    let before = r.engine.store().session().unwrap().unwrap();
+    r.faults(Faults { bad_mac: 1, ..Default::default() });
+    let e = sale(&mut r, 100).unwrap_err();
+    assert_eq!(e.code.as_deref(), Some("A0"));
+    assert!(r.engine.signed_in());
+    let after = r.engine.store().session().unwrap().unwrap();
+    assert!(after.signed_in_at >= before.signed_in_at);
+    assert!(sale(&mut r, 100).unwrap().approved);
+}
+
+#[test]
+fn a_reversal_that_cannot_be_delivered_is_retried_flagged_and_kept() {
+    let mut r = Rig::signed_in();
+    r.faults(Faults { lose_reply: ALWAYS, ..Default::default() });
+    assert_eq!(sale(&mut r, 800).unwrap_err().kind, ErrorKind::Network);
+    let p = r.engine.store().pending_reversals().unwrap();
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].reason, "98");
+    // Each further financial message sends it first, up to the limit of 3 tries.
+    while !r.engine.store().pending_reversals().unwrap()[0].flagged {
+        let _ = r.engine.flush();
+    }
+    let p = &r.engine.store().pending_reversals().unwrap()[0];
+    assert_eq!(p.tries, 3);
+    r.clear_faults();
+    // A flagged reversal is not dropped: a sale goes on, Flush delivers it.
+    assert!(sale(&mut r, 100).unwrap().approved);
+    assert_eq!(r.engine.store().pending_reversals().unwrap().len(), 1);
+    let f = r.engine.flush().unwrap();
+    assert_eq!(f.reversals, 0);
+    assert_eq!(r.ledger().charged("default"), 100);
+}
+
+#[test]
+fn a_host_decline_by_response_code_fault_is_a_result_and_a_system_code_an_error() {
+    let mut r = Rig::signed_in();
+    r.faults(Faults { response_code: Some("05".into()), response_code_count: 1, response_code_for: Some(Exchange::Sale), ..Default::default() });
+    let d = sale(&mut r, 100).unwrap();
+    assert_eq!((d.approved, d.response_code.as_str()), (false, "05"));
+    r.faults(Faults { response_code: Some("96".into()), response_code_count: 1, response_code_for: Some(Exchange::Sale), ..Default::default() });
+    let e = sale(&mut r, 100).unwrap_err();
+    assert_eq!((e.kind, e.code.as_deref()), (ErrorKind::Host, Some("96")));
+    assert_eq!(last_sale(&r).state, EntryState::Declined);
+    // 98 (issuer timeout): the terminal reverses.
+    r.faults(Faults { response_code: Some("98".into()), response_code_count: 1, response_code_for: Some(Exchange::Sale), ..Default::default() });
+    assert_eq!(sale(&mut r, 100).unwrap_err().code.as_deref(), Some("98"));
+    assert_eq!(last_sale(&r).state, EntryState::Reversed);
+    // 77: batch mismatch → sign in again, then it works.
+    r.faults(Faults { response_code: Some("77".into()), response_code_count: 1, response_code_for: Some(Exchange::Sale), ..Default::default() });
+    assert_eq!(sale(&mut r, 100).unwrap_err().code.as_deref(), Some("77"));
+    assert!(sale(&mut r, 100).unwrap().approved);
+    assert_eq!(r.ledger().charged("default"), 100);
+    assert!(r.engine.store().pending_reversals().unwrap().is_empty());
+}
+
+#[test]
+fn the_header_asking_for_sign_in_is_obeyed() {
+    let mut r = Rig::signed_in();
+    let first = r.ledger().transactions.len();
+    r.faults(Faults { resign: 1, ..Default::default() });
+    assert!(sale(&mut r, 100).unwrap().approved);
+    let s = r.engine.store().session().unwrap().unwrap();
+    assert!(!s.signed_in_at.is_empty());
+    assert!(r.ledger().transactions.len() > first);
+    assert!(r.ledger().terminals[0].signed_in);
+}
+
+#[test]
+fn a_card_that_refuses_the_second_ac_after_approval_gets_the_sale_reversed_96() {
+    let mut r = Rig::signed_in();
+    r.insert("default");
+    r.slot.with_card(|c| c.refuse_second_ac = true);
+    r.type_pin("default");
+    let res = r.engine.sale(2500, &SaleOptions::default()).unwrap();
+    r.remove();
+    assert_eq!((res.approved, res.response_code.as_str()), (false, "Z1"), "{res:?}");
+    reversed_and_not_charged(&r);
+    let sale_txn = r.ledger().transactions.into_iter().find(|t| t.exchange == Exchange::Sale).unwrap();
+    assert_eq!(sale_txn.state, TxnState::Reversed);
+}
+
+#[test]
+fn a_restart_with_a_pending_reversal_sends_it_before_the_next_sale() {
+    let mut r = Rig::signed_in();
+    r.faults(Faults { lose_reply: ALWAYS, ..Default::default() });
+    let _ = sale(&mut r, 700);
+    r.restart();
+    r.clear_faults();
+    assert_eq!(r.engine.store().pending_reversals().unwrap().len(), 1);
+    assert!(sale(&mut r, 300).unwrap().approved);
+    assert!(r.engine.store().pending_reversals().unwrap().is_empty());
+    assert_eq!(r.ledger().charged("default"), 300);
+    let rows = r.engine.store().batch_entries(1).unwrap();
+    assert_eq!(rows.iter().filter(|e| e.kind == Kind::Sale && e.state == EntryState::Reversed).count(), 1);
+}
