@@ -20,7 +20,7 @@
 //! | settlement and batch upload | `settle` |
 //! | crash-test failpoints | [`failpoint`] |
 
-mod adjust;
+pub mod adjust;
 mod binding;
 pub mod emv;
 pub mod error;
