@@ -62,6 +62,7 @@ impl Engine {
         let mut base = TxnResult { amount: sale.amount, masked_pan: sale.masked_pan.clone(), aid: sale.aid.clone(), app_label: sale.app_label.clone(), entry_mode: "052".into(), time: self.civil().rfc3339(), reference: sale.reference.clone(), ..Default::default() };
         self.connect().map_err(WireError::into_error)?;
         let keys = self.store.keystore();
+        failpoint::hit("void.reversal-record.before");
         let tx = self.store.transaction()?;
         let vstan = Store::next_stan(&tx)?;
         let mut void_card = card.clone();
@@ -107,6 +108,7 @@ impl Engine {
         Store::finish_entry(&tx, jid, state, &Outcome { response_code: &code, rrn: &base.rrn, auth_code: &base.auth_code, host_date: &host_date }, &now)?;
         Store::clear_reversal(&tx, jid)?;
         tx.commit().map_err(StoreError::from)?;
+        failpoint::hit("void.journal.after");
         if code == "00" {
             base.approved = true;
             return Ok(base);

@@ -34,11 +34,17 @@ pub const ALL: &[&str] = &[
     "reversal.clear.before",
     "reversal.clear.after",
     // void
+    "void.reversal-record.before",
     "void.reversal-record.after",
+    "void.request.before",
     "void.request.after",
+    "void.response.after",
     "void.journal.before",
+    "void.journal.after",
     // settlement
+    "settlement.request.before",
     "settlement.request.after",
+    "settlement.response.after",
     "settlement.upload.before",
     "settlement.upload.after",
     "settlement.end.after",

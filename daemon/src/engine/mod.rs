@@ -37,7 +37,7 @@ pub use binding::BindResult;
 pub use error::{EngineError, EngineResult, ErrorKind};
 pub use forward::FlushResult;
 pub use link::{HostLink, LinkError, TcpLink};
-pub use payment::{SaleOptions, TxnResult};
+pub use payment::{mask_pan, SaleOptions, TxnResult};
 pub use session::SignInResult;
 pub use settle::SettleResult;
 

@@ -33,6 +33,8 @@ pub struct Faults {
     pub response_code_for: Option<Exchange>,
     /// Ask the terminal to sign in again (header processing requirement 3).
     pub resign: u32,
+    /// Answer settlements "not balanced" whatever the totals (forces a batch upload).
+    pub unbalanced: u32,
 }
 
 /// Consumes one use of a counted fault.

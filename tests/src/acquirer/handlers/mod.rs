@@ -155,7 +155,7 @@ fn dispatch(state: &mut HostState, exchange: Exchange, req: &Message, mac_block:
         Exchange::Refund => adjustments::refund(state, req),
         Exchange::OfflineAdvice => adjustments::offline_advice(state, req),
         Exchange::Reversal => reversal::reversal(state, req),
-        Exchange::Settlement => settlement::settlement(state, req),
+        Exchange::Settlement => settlement::settlement(state, req, take(&mut faults.unbalanced)),
         Exchange::BatchUploadDetail => settlement::upload_detail(state, req),
         Exchange::BatchUploadEnd => settlement::upload_end(state, req),
     }

@@ -32,7 +32,8 @@ pub fn batch_totals(state: &HostState, tid: &str, batch: u32) -> Settlement48 {
     s
 }
 
-pub fn settlement(state: &mut HostState, req: &Message) -> Reply {
+/// `disagree`: answer "not balanced" for both halves whatever the totals (a fault).
+pub fn settlement(state: &mut HostState, req: &Message, disagree: bool) -> Reply {
     let ex = Exchange::Settlement;
     let ctx = context(req);
     let Some(batch) = state.terminals.get(&ctx.tid).map(|t| t.batch) else { return code_only(ex, req, "97") };
@@ -41,7 +42,7 @@ pub fn settlement(state: &mut HostState, req: &Message) -> Reply {
     }
     let Ok(theirs) = Settlement48::parse(req.get_str(48).unwrap_or_default()) else { return code_only(ex, req, "30") };
     let ours = batch_totals(state, &ctx.tid, batch);
-    let flags = (if ours.unionpay == theirs.unionpay { 1 } else { 2 }, if ours.other == theirs.other { 1 } else { 2 });
+    let flags = if disagree { (2, 2) } else { (if ours.unionpay == theirs.unionpay { 1 } else { 2 }, if ours.other == theirs.other { 1 } else { 2 }) };
     let mut m = response(ex, req, "00");
     let now = state.now();
     let rrn = state.next_rrn();
