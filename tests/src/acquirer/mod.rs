@@ -94,6 +94,11 @@ impl SimHandle {
         self.shared.ledger()
     }
 
+    /// Every clear key the host issued so far (for the secret scan).
+    pub fn issued_keys(&self) -> Vec<smartpos_proto::crypto::Key> {
+        self.shared.state.lock().unwrap_or_else(|p| p.into_inner()).issued_keys.clone()
+    }
+
     /// Stops accepting and closes every connection.
     pub fn stop(&self) {
         let _ = self.shared.shutdown.send_replace(true);

@@ -103,6 +103,8 @@ pub struct HostState {
     pub settlements: Vec<SettlementRecord>,
     /// Answers of advices, by (TID, batch, STAN), until the batch closes.
     pub held: HashMap<(String, u32, u32), Message>,
+    /// Every clear key the host issued (TMKs, working keys): the secret scan looks for them.
+    pub issued_keys: Vec<Key>,
     serial_counter: u64,
 }
 
@@ -122,6 +124,7 @@ impl HostState {
             postings: Vec::new(),
             settlements: Vec::new(),
             held: HashMap::new(),
+            issued_keys: Vec::new(),
             serial_counter: 0,
         })
     }

@@ -47,7 +47,7 @@ fn say(v: serde_json::Value) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Everything the engine logs goes to stderr: the secret scan reads it.
-    tracing_subscriber::fmt().with_writer(std::io::stderr).with_ansi(false).with_env_filter(tracing_subscriber::EnvFilter::new(std::env::var("RUST_LOG").unwrap_or_else(|_| "debug".into()))).init();
+    tracing_subscriber::fmt().with_writer(std::io::stderr).with_ansi(false).without_time().with_env_filter(tracing_subscriber::EnvFilter::new(std::env::var("RUST_LOG").unwrap_or_else(|_| "debug".into()))).init();
     let cfg = test_config(cli.host, &cli.state);
     let data = TestData::embedded();
     let slot = CardSlot::new();

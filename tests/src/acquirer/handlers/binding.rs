@@ -24,6 +24,7 @@ pub fn activation(state: &mut HostState, req: &Message) -> Reply {
     };
     let Ok(tmk) = Key::generate(16) else { return code_only(ex, req, "96") };
     let Ok(encrypted_tmk) = wrap_tmk(&a.public_key_der, &tmk) else { return code_only(ex, req, "30") };
+    state.issued_keys.push(tmk.clone());
     let reply62 = ActivationReply {
         encrypted_tmk,
         tmk_check: tmk.check_value().to_vec(),
@@ -64,6 +65,7 @@ pub fn sign_in(state: &mut HostState, req: &Message) -> Reply {
     let (Ok(pik), Ok(mak), Ok(tdk)) = generated else { return code_only(ex, req, "96") };
     let keys = WorkingKeys { pik, mak, tdk };
     let f62 = sign_in62::wrap(&t.tmk, &keys);
+    state.issued_keys.extend([keys.pik.clone(), keys.mak.clone(), keys.tdk.clone()]);
     t.keys = Some(keys);
     let batch = t.batch;
     let mut m = response(ex, req, "00");
