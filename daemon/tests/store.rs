@@ -1,7 +1,7 @@
 //! The store on a real SQLite file.
 
 use posd::store::keystore::{FileKeyStore, KeyStore, KeyStoreError};
-use posd::store::migrations::{MigrationError, MIGRATIONS};
+use posd::store::migrations::{MIGRATIONS, MigrationError};
 use posd::store::{Identity, Store, StoreError};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -40,7 +40,9 @@ fn a_newer_schema_is_refused_and_the_file_left_unchanged() {
     rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
     let before = file_bytes(d.path());
     match Store::open(&path, keys(d.path())) {
-        Err(StoreError::Migration(e @ MigrationError::NewerThanKnown { found: 99, .. })) => assert!(e.to_string().contains("not changed")),
+        Err(StoreError::Migration(e @ MigrationError::NewerThanKnown { found: 99, .. })) => {
+            assert!(e.to_string().contains("not changed"))
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(file_bytes(d.path()), before);
@@ -57,13 +59,22 @@ fn a_failing_migration_rolls_back_and_keeps_the_data() {
     drop(s);
     let broken: Vec<&str> = MIGRATIONS.iter().copied().chain(["ALTER TABLE journal ADD COLUMN note TEXT; CREATE TABLE terminal (x);"]).collect();
     match Store::open_with(&path, keys(d.path()), &broken) {
-        Err(StoreError::Migration(MigrationError::Failed { version, .. })) => assert_eq!(version, MIGRATIONS.len() as u32 + 1),
+        Err(StoreError::Migration(MigrationError::Failed { version, .. })) => {
+            assert_eq!(version, MIGRATIONS.len() as u32 + 1)
+        }
         other => panic!("{other:?}"),
     }
     let s = Store::open(&path, keys(d.path())).unwrap();
     assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as u32);
     assert!(s.identity().unwrap().unwrap().is_bound(), "the binding survived");
-    let cols: Vec<String> = rusqlite::Connection::open(&path).unwrap().prepare("SELECT name FROM pragma_table_info('journal')").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    let cols: Vec<String> = rusqlite::Connection::open(&path)
+        .unwrap()
+        .prepare("SELECT name FROM pragma_table_info('journal')")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     assert!(!cols.contains(&"note".to_string()), "the half-applied step was rolled back");
 }
 

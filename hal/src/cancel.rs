@@ -1,8 +1,8 @@
 //! A flag another thread raises to stop a wait (card, PIN) early: the
 //! D-Bus `Cancel()` call sets it, the engine and the drivers poll it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Debug, Clone, Default)]
 pub struct Cancel(Arc<AtomicBool>);

@@ -6,7 +6,7 @@
 //! replaces the whole [`PinPad`].
 
 use crate::Cancel;
-use smartpos_proto::crypto::{pin_block, Key};
+use smartpos_proto::crypto::{Key, pin_block};
 use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 

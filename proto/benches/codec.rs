@@ -1,7 +1,7 @@
 //! Pack and unpack the spec's sale request (the golden frame's values), the
 //! same work `scripts/bench` times in pyiso8583 for the ratio.
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{Criterion, criterion_group, criterion_main};
 use smartpos_proto::codec::{Codec, Format, Message, Mti};
 use std::hint::black_box;
 

@@ -68,10 +68,7 @@ impl CivilTime {
     pub fn rfc3339(&self) -> String {
         let sign = if self.offset < 0 { '-' } else { '+' };
         let off = self.offset.abs();
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
-            self.year, self.month, self.day, self.hour, self.minute, self.second, off / 3600, off % 3600 / 60
-        )
+        format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}", self.year, self.month, self.day, self.hour, self.minute, self.second, off / 3600, off % 3600 / 60)
     }
 }
 

@@ -101,26 +101,8 @@ pub const TABLE: &[ExchangeSpec] = &[
         &[2, 3, 4, 11, 14, 22, 23, 25, 35, 37, 38, 41, 42, 49, 53, 60, 61, 64],
         &[3, 4, 11, 12, 13, 37, 38, 39, 41, 42, 60, 64],
     ),
-    row(
-        Refund,
-        220,
-        Some("200000"),
-        Some("00"),
-        "25",
-        "000",
-        &[2, 3, 4, 11, 14, 22, 23, 25, 35, 37, 41, 42, 49, 53, 60, 61, 64],
-        &[3, 4, 11, 12, 13, 37, 39, 41, 42, 60, 64],
-    ),
-    row(
-        OfflineAdvice,
-        220,
-        Some("000000"),
-        Some("00"),
-        "36",
-        "000",
-        &[2, 3, 4, 11, 12, 13, 14, 22, 23, 25, 41, 42, 49, 55, 60, 64],
-        &[3, 4, 11, 37, 39, 41, 42, 60, 64],
-    ),
+    row(Refund, 220, Some("200000"), Some("00"), "25", "000", &[2, 3, 4, 11, 14, 22, 23, 25, 35, 37, 41, 42, 49, 53, 60, 61, 64], &[3, 4, 11, 12, 13, 37, 39, 41, 42, 60, 64]),
+    row(OfflineAdvice, 220, Some("000000"), Some("00"), "36", "000", &[2, 3, 4, 11, 12, 13, 14, 22, 23, 25, 41, 42, 49, 55, 60, 64], &[3, 4, 11, 37, 39, 41, 42, 60, 64]),
     row(Reversal, 400, None, None, "", "000", &[], &[3, 4, 11, 39, 41, 42, 60, 64]),
     row(Settlement, 500, None, None, "00", "201", &[11, 41, 42, 48, 49, 60, 63], &[11, 12, 13, 15, 37, 39, 41, 42, 48, 60]),
     row(BatchUploadDetail, 320, Some("000000"), None, "00", "205", &[2, 3, 4, 11, 22, 23, 41, 42, 55, 60], &[3, 11, 39, 41, 42, 60]),
@@ -187,9 +169,5 @@ pub fn check_fields(exchange: Exchange, side: &'static str, msg: &Message, expec
     let present: Vec<u8> = msg.field_numbers().collect();
     let missing: Vec<u8> = expected.iter().copied().filter(|n| !present.contains(n) && !optional.contains(n)).collect();
     let unexpected: Vec<u8> = present.iter().copied().filter(|n| !expected.contains(n)).collect();
-    if missing.is_empty() && unexpected.is_empty() {
-        Ok(())
-    } else {
-        Err(FieldSetMismatch { exchange, side, missing, unexpected })
-    }
+    if missing.is_empty() && unexpected.is_empty() { Ok(()) } else { Err(FieldSetMismatch { exchange, side, missing, unexpected }) }
 }

@@ -92,12 +92,7 @@ pub const TABLE: &[ResponseCode] = &[
 
 /// The row of `code`. Unknown codes are treated as host malfunctions.
 pub fn lookup(code: &str) -> ResponseCode {
-    TABLE.iter().copied().find(|r| r.code == code).unwrap_or(ResponseCode {
-        code: "??",
-        meaning: "unknown response code",
-        category: Some(Host),
-        action: Action::None,
-    })
+    TABLE.iter().copied().find(|r| r.code == code).unwrap_or(ResponseCode { code: "??", meaning: "unknown response code", category: Some(Host), action: Action::None })
 }
 
 /// Whether a code is a result for the payer (approved, declined, operator)

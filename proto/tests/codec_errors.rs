@@ -36,7 +36,15 @@ fn malformed_frames_give_exact_errors() {
         ("length above 2048", [&[0x08, 0x01][..], &[0; 2049]].concat(), err(K::FrameTooLong { len: 2049, max: 2048 }, None, 0)),
         ("length announces more than sent", vec![0x00, 0x20, 0x60, 0, 3, 0, 0], err(K::LengthMismatch { announced: 32, actual: 5 }, None, 0)),
         ("length announces less than sent", [frame(&format!("0820 {b11} 000001")), vec![0]].concat(), err(K::LengthMismatch { announced: 24, actual: 25 }, None, 0)),
-        ("wrong TPDU id", { let mut f = frame(&format!("0820 {b11} 000001")); f[2] = 0x61; f }, err(K::BadTpdu { found: 0x61 }, None, 2)),
+        (
+            "wrong TPDU id",
+            {
+                let mut f = frame(&format!("0820 {b11} 000001"));
+                f[2] = 0x61;
+                f
+            },
+            err(K::BadTpdu { found: 0x61 }, None, 2),
+        ),
         ("header cut short", vec![0x00, 0x08, 0x60, 0, 3, 0, 0, 0x61, 0x31, 0x00], err(K::Truncated { needed: 6, available: 3 }, None, 7)),
         ("no MTI", frame(""), err(K::Truncated { needed: 2, available: 0 }, None, BODY_AT)),
         ("non-BCD MTI", frame(&format!("0A20 {b11} 000001")), err(K::BadMti, None, BODY_AT)),

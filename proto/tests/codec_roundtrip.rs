@@ -21,8 +21,13 @@ fn value_for(spec: &FieldSpec) -> BoxedStrategy<Vec<u8>> {
 fn message() -> impl Strategy<Value = Message> {
     let table = Codec::default().table;
     let specs: Vec<FieldSpec> = table.iter().cloned().collect();
-    let per_field: Vec<BoxedStrategy<Option<(u8, Vec<u8>)>>> =
-        specs.iter().map(|s| { let n = s.number; prop::option::weighted(0.4, value_for(s).prop_map(move |v| (n, v))).boxed() }).collect();
+    let per_field: Vec<BoxedStrategy<Option<(u8, Vec<u8>)>>> = specs
+        .iter()
+        .map(|s| {
+            let n = s.number;
+            prop::option::weighted(0.4, value_for(s).prop_map(move |v| (n, v))).boxed()
+        })
+        .collect();
     (0u16..=9999, per_field).prop_map(|(mti, fields)| {
         let mut m = Message::new(Mti(mti));
         for (n, v) in fields.into_iter().flatten() {

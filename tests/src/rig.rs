@@ -9,17 +9,17 @@ use crate::acquirer::ledger::Ledger;
 use crate::acquirer::{self, SimConfig, SimHandle};
 use posd::config::{Config, Host};
 use posd::engine::{Clock, Devices, Engine, TcpLink};
-use posd::store::keystore::FileKeyStore;
 use posd::store::Store;
-use smartpos_hal::sim::{CardSlot, SimKeypad, SimKeys, SimReader};
+use posd::store::keystore::FileKeyStore;
 use smartpos_hal::KeypadPinPad;
+use smartpos_hal::sim::{CardSlot, SimKeypad, SimKeys, SimReader};
 use smartpos_vcard::card::VirtualCard;
 use smartpos_vcard::testdata::TestData;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 /// The hardware serial the tests bind.
 pub const SERIAL: &str = "SP2026000123";

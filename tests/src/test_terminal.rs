@@ -6,7 +6,7 @@
 use smartpos_proto::clock::CivilTime;
 use smartpos_proto::codec::{Codec, DecodedFrame, Message, Mti};
 use smartpos_proto::crypto::activation::TerminalKeyPair;
-use smartpos_proto::crypto::{pin_block, track2, Key, MacAlgorithm};
+use smartpos_proto::crypto::{Key, MacAlgorithm, pin_block, track2};
 use smartpos_proto::exchange::Exchange;
 use smartpos_proto::fields::activation62::{ActivationReply, ActivationRequest};
 use smartpos_proto::fields::original61::Original;
@@ -106,7 +106,11 @@ impl TestTerminal {
         let frame = self.codec.request(msg);
         let bytes = match (&self.keys, mac) {
             (Some(k), true) => self.codec.encode_frame_with_mac(&frame, |mab| MacAlgorithm::CupEcb.compute(&k.mak, mab).expect("MAC")),
-            (None, true) => self.codec.encode_frame(&{ let mut f = frame; f.message.set(64, *b"00000000"); f }),
+            (None, true) => self.codec.encode_frame(&{
+                let mut f = frame;
+                f.message.set(64, *b"00000000");
+                f
+            }),
             _ => self.codec.encode_frame(&frame),
         }
         .map_err(|e| e.to_string())?;
@@ -140,7 +144,8 @@ impl TestTerminal {
 
     pub fn sign_in(&mut self) -> Result<Message, String> {
         let stan = self.next_stan();
-        let m = Message::new(Mti(800)).with(11, stan).with(41, self.tid.as_str()).with(42, self.mid.as_str()).with(59, self.f59()).with(60, self.f60(Exchange::SignIn)).with(63, "001");
+        let m =
+            Message::new(Mti(800)).with(11, stan).with(41, self.tid.as_str()).with(42, self.mid.as_str()).with(59, self.f59()).with(60, self.f60(Exchange::SignIn)).with(63, "001");
         let r = self.exchange(m, false)?.frame.message;
         if r.get_str(39) == Some("00") {
             let tmk = self.tmk.as_ref().ok_or("no TMK")?;
@@ -302,9 +307,20 @@ impl TestTerminal {
         tlv::write(0x8A, b"Y1", &mut icc);
         let now = CivilTime::now(8 * 3600);
         let m = Message::new(Exchange::OfflineAdvice.spec().mti)
-            .with(2, read.pan.as_str()).with(3, "000000").with(4, format!("{amount:012}")).with(11, stan)
-            .with(12, now.hhmmss()).with(13, now.mmdd()).with(14, read.expiry.as_str()).with(22, "052").with(23, format!("0{}", read.psn))
-            .with(25, "00").with(41, self.tid.as_str()).with(42, self.mid.as_str()).with(49, "156").with(55, icc)
+            .with(2, read.pan.as_str())
+            .with(3, "000000")
+            .with(4, format!("{amount:012}"))
+            .with(11, stan)
+            .with(12, now.hhmmss())
+            .with(13, now.mmdd())
+            .with(14, read.expiry.as_str())
+            .with(22, "052")
+            .with(23, format!("0{}", read.psn))
+            .with(25, "00")
+            .with(41, self.tid.as_str())
+            .with(42, self.mid.as_str())
+            .with(49, "156")
+            .with(55, icc)
             .with(60, self.f60(Exchange::OfflineAdvice));
         Ok(self.exchange(m, true)?.frame.message)
     }
@@ -312,15 +328,25 @@ impl TestTerminal {
     /// Settlement with the terminal's totals.
     pub fn settle(&mut self, totals: &Settlement48) -> Result<Message, String> {
         let stan = self.next_stan();
-        let m = Message::new(Mti(500)).with(11, stan).with(41, self.tid.as_str()).with(42, self.mid.as_str()).with(48, totals.encode())
-            .with(49, "156").with(60, self.f60(Exchange::Settlement)).with(63, "001");
+        let m = Message::new(Mti(500))
+            .with(11, stan)
+            .with(41, self.tid.as_str())
+            .with(42, self.mid.as_str())
+            .with(48, totals.encode())
+            .with(49, "156")
+            .with(60, self.f60(Exchange::Settlement))
+            .with(63, "001");
         Ok(self.exchange(m, false)?.frame.message)
     }
 
     /// Batch upload end: `code` 202 after an upload, 207 without; `count` = debit + credit count.
     pub fn upload_end(&mut self, code: &str, count: u32) -> Result<Message, String> {
         let stan = self.next_stan();
-        let m = Message::new(Mti(320)).with(11, stan).with(41, self.tid.as_str()).with(42, self.mid.as_str()).with(48, format!("{count:04}"))
+        let m = Message::new(Mti(320))
+            .with(11, stan)
+            .with(41, self.tid.as_str())
+            .with(42, self.mid.as_str())
+            .with(48, format!("{count:04}"))
             .with(60, Field60::new("00", self.batch, code, None).encode());
         Ok(self.exchange(m, false)?.frame.message)
     }

@@ -2,9 +2,9 @@
 //! on fresh random inputs every run (and a few fixed edge cases).
 
 use rand::{Rng, RngCore};
-use serde_json::{json, Value};
-use smartpos_proto::crypto::activation::{wrap_tmk, TerminalKeyPair};
-use smartpos_proto::crypto::{emv, mac, pin_block, track2, Key};
+use serde_json::{Value, json};
+use smartpos_proto::crypto::activation::{TerminalKeyPair, wrap_tmk};
+use smartpos_proto::crypto::{Key, emv, mac, pin_block, track2};
 use smartpos_tests::oracle;
 
 fn bytes(n: usize) -> Vec<u8> {

@@ -2,8 +2,8 @@
 //! totals against the host's, batch upload when they differ, the batch
 //! closing on both sides.
 
-use posd::engine::{ErrorKind, SaleOptions};
 use posd::engine::adjust::RefundOriginal;
+use posd::engine::{ErrorKind, SaleOptions};
 use posd::store::journal::{EntryState, Kind};
 use smartpos_proto::exchange::Exchange;
 use smartpos_tests::acquirer::state::TxnState;

@@ -7,9 +7,9 @@
 //! approved sale lost, none charged twice, every interrupted sale reversed.
 
 use posd::engine::failpoint::ALL;
+use posd::store::Store;
 use posd::store::journal::{EntryState, Kind};
 use posd::store::keystore::FileKeyStore;
-use posd::store::Store;
 use rand::Rng;
 use serde_json::Value;
 use smartpos_proto::exchange::Exchange;
@@ -169,8 +169,22 @@ fn workload(point: &str) -> Vec<&'static str> {
 }
 
 const MIXED: &[&str] = &[
-    "bind", "signin", "sale:default:1000", "host-down", "sale:default:900", "sale:visa:800", "host-up", "flush", "sale:low-balance:50",
-    "void-last", "sale:default:700", "lose-reply", "sale:visa:600", "unbalanced", "settle", "sale:default:500",
+    "bind",
+    "signin",
+    "sale:default:1000",
+    "host-down",
+    "sale:default:900",
+    "sale:visa:800",
+    "host-up",
+    "flush",
+    "sale:low-balance:50",
+    "void-last",
+    "sale:default:700",
+    "lose-reply",
+    "sale:visa:600",
+    "unbalanced",
+    "settle",
+    "sale:default:500",
 ];
 
 /// Recovers the terminal and checks the ledger against the journal.
@@ -270,4 +284,3 @@ fn sigkill_at_100_random_moments_loses_nothing_and_charges_nothing_twice() {
     eprintln!("random kills: {killed} of {runs} landed inside a workload of {span:?}");
     assert!(killed * 10 >= runs * 8, "most random kills must land inside the workload ({killed} of {runs})");
 }
-

@@ -4,10 +4,10 @@
 //! simulator over loopback TCP. Every test reads the simulator's ledger.
 
 use posd::engine::{ErrorKind, SaleOptions, Stage};
-use smartpos_proto::exchange::Exchange;
-use smartpos_tests::acquirer::faults::{Faults, ALWAYS};
 use posd::store::journal::{EntryState, Kind};
-use smartpos_tests::rig::{Rig, ACTIVATION_CODE};
+use smartpos_proto::exchange::Exchange;
+use smartpos_tests::acquirer::faults::{ALWAYS, Faults};
+use smartpos_tests::rig::{ACTIVATION_CODE, Rig};
 
 fn sale(r: &mut Rig, label: &str, amount: u64) -> Result<posd::engine::TxnResult, posd::engine::EngineError> {
     r.present(label);

@@ -6,7 +6,7 @@
 use posd::engine::{ErrorKind, SaleOptions};
 use posd::store::journal::{EntryState, Kind};
 use smartpos_proto::exchange::Exchange;
-use smartpos_tests::acquirer::faults::{Faults, ALWAYS};
+use smartpos_tests::acquirer::faults::{ALWAYS, Faults};
 use smartpos_tests::acquirer::state::TxnState;
 use smartpos_tests::rig::Rig;
 

@@ -10,7 +10,7 @@
 use serde::Deserialize;
 use smartpos_proto::codec::{Codec, Format, Frame, Header, Message, Mti, Tpdu};
 use smartpos_proto::crypto::{Key, MacAlgorithm};
-use smartpos_proto::exchange::{check_fields, reversal_request_fields, Exchange};
+use smartpos_proto::exchange::{Exchange, check_fields, reversal_request_fields};
 use smartpos_tests::oracle;
 use std::collections::BTreeMap;
 use std::path::PathBuf;

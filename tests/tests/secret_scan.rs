@@ -5,7 +5,7 @@
 //! cards' PANs, track 2, PINs and PIN blocks, and every key the host issued
 //! — as raw bytes/BCD, upper- and lower-case hex, and ASCII.
 
-use smartpos_proto::crypto::{emv, pin_block, Key};
+use smartpos_proto::crypto::{Key, emv, pin_block};
 use smartpos_tests::acquirer::{self, SimConfig, SimHandle};
 use smartpos_vcard::testdata::TestData;
 use std::path::Path;
@@ -129,12 +129,35 @@ fn database_files_and_logs_hold_no_pan_track_pin_pin_block_or_key() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let sim = rt.block_on(acquirer::start(SimConfig::local())).unwrap();
     let full = tempfile::tempdir().unwrap();
-    let mut logs = drive(full.path(), &sim, &[
-        "bind", "signin", "sale:default:1000", "sale:visa:2000", "sale:low-balance:5000", "host-down", "sale:default:900", "host-up", "flush",
-        "void-last", "lose-reply", "sale:default:700", "unbalanced", "settle", "sale:default:300",
-    ], None);
+    let mut logs = drive(
+        full.path(),
+        &sim,
+        &[
+            "bind",
+            "signin",
+            "sale:default:1000",
+            "sale:visa:2000",
+            "sale:low-balance:5000",
+            "host-down",
+            "sale:default:900",
+            "host-up",
+            "flush",
+            "void-last",
+            "lose-reply",
+            "sale:default:700",
+            "unbalanced",
+            "settle",
+            "sale:default:300",
+        ],
+        None,
+    );
     let killed = tempfile::tempdir().unwrap();
-    logs.push_str(&drive(killed.path(), &sim, &["bind", "signin", "sale:default:1000", "host-down", "sale:visa:600", "host-up", "flush", "sale:default:400"], Some("sale.journal.before")));
+    logs.push_str(&drive(
+        killed.path(),
+        &sim,
+        &["bind", "signin", "sale:default:1000", "host-down", "sale:visa:600", "host-up", "flush", "sale:default:400"],
+        Some("sale.journal.before"),
+    ));
     assert!(killed.path().join("posd.db-wal").exists(), "a killed run leaves its WAL behind for the scan");
     assert!(logs.contains("request") && logs.contains("reply"), "the logs were captured at debug level");
 

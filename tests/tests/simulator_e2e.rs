@@ -6,10 +6,10 @@ use smartpos_proto::codec::{Message, Mti};
 use smartpos_proto::exchange::Exchange;
 use smartpos_proto::fields::{balance54, original61::Original, reserved60::Field60, settlement48::Settlement48};
 use smartpos_tests::acquirer::control::ControlClient;
-use smartpos_tests::acquirer::faults::{Faults, ALWAYS};
+use smartpos_tests::acquirer::faults::{ALWAYS, Faults};
 use smartpos_tests::acquirer::{self, SimConfig, SimHandle};
 use smartpos_tests::test_terminal::{CardRead, TestTerminal};
-use smartpos_vcard::card::{cid, VirtualCard};
+use smartpos_vcard::card::{VirtualCard, cid};
 use smartpos_vcard::testdata::TestData;
 
 struct Sim {
@@ -353,8 +353,17 @@ fn settlement_balanced_then_unbalanced_with_batch_upload() {
     assert_eq!(r48.flags, (2, 1));
     let mut c = card("default");
     let read = TestTerminal::read_card(&mut c, 700, 0, cid::ARQC);
-    let m = Message::new(Mti(320)).with(2, read.pan.as_str()).with(3, "000000").with(4, "000000000700").with(11, format!("{stan:06}")).with(22, "051").with(23, "001")
-        .with(41, t.tid.as_str()).with(42, t.mid.as_str()).with(55, read.icc.clone()).with(60, Field60::new("00", 2, "205", None).encode());
+    let m = Message::new(Mti(320))
+        .with(2, read.pan.as_str())
+        .with(3, "000000")
+        .with(4, "000000000700")
+        .with(11, format!("{stan:06}"))
+        .with(22, "051")
+        .with(23, "001")
+        .with(41, t.tid.as_str())
+        .with(42, t.mid.as_str())
+        .with(55, read.icc.clone())
+        .with(60, Field60::new("00", 2, "205", None).encode());
     assert_eq!(rc(&t.exchange(m, false).unwrap().frame.message), "00");
     assert_eq!(rc(&t.upload_end("202", 1).unwrap()), "00");
     let l = s.h.ledger();

@@ -8,9 +8,9 @@
 //! and a second GENERATE AC that checks the ARPC. The ATC advances once per
 //! transaction, at the first GENERATE AC.
 
-use crate::apdu::{sw, Command};
+use crate::apdu::{Command, sw};
 use crate::testdata::CardProfile;
-use smartpos_proto::crypto::{emv, CryptoError, Key};
+use smartpos_proto::crypto::{CryptoError, Key, emv};
 use smartpos_proto::tlv;
 
 /// `1PAY.SYS.DDF01`.

@@ -137,8 +137,7 @@ mod tests {
     #[test]
     fn embedded_copy_matches_shared_spec() {
         let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/spec/test-cards.toml");
-        let text = std::fs::read_to_string(&shared)
-            .unwrap_or_else(|e| panic!("{}: {e} (the repository must sit beside shared/)", shared.display()));
+        let text = std::fs::read_to_string(&shared).unwrap_or_else(|e| panic!("{}: {e} (the repository must sit beside shared/)", shared.display()));
         assert_eq!(text, EMBEDDED, "vcard/test-cards.toml drifted from shared/spec/test-cards.toml: copy it again");
     }
 }

@@ -1,8 +1,8 @@
 //! The virtual card against the rules of acquirer-protocol.md §7.
 
-use smartpos_proto::crypto::{emv, Key};
+use smartpos_proto::crypto::{Key, emv};
 use smartpos_proto::tlv;
-use smartpos_vcard::card::{cid, Transport, VirtualCard, CDOL1};
+use smartpos_vcard::card::{CDOL1, Transport, VirtualCard, cid};
 use smartpos_vcard::testdata::TestData;
 
 fn card(label: &str) -> VirtualCard {

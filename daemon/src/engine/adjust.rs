@@ -7,7 +7,7 @@
 use super::emv::TxnType;
 use super::failpoint;
 use super::forward::Delivery;
-use super::payment::{declined, mask_pan, TxnResult};
+use super::payment::{TxnResult, declined, mask_pan};
 use super::wire::WireError;
 use super::{Engine, EngineError, EngineResult, ErrorKind, Stage};
 use crate::store::journal::{CardSecrets, EntryState, Kind, NewEntry, Outcome};
@@ -49,7 +49,9 @@ impl Engine {
         let id = self.bound()?;
         let batch = self.store.batch()?;
         let find = |e: &Self| e.store.entry_by_stan(Kind::Sale, batch, stan);
-        let mut sale = find(self)?.filter(|s| s.state == EntryState::Approved).ok_or_else(|| operator(format!("There is no approved sale with STAN {stan:06} in batch {batch:06}."), "Check the STAN on the receipt; only sales of the current batch can be voided."))?;
+        let mut sale = find(self)?.filter(|s| s.state == EntryState::Approved).ok_or_else(|| {
+            operator(format!("There is no approved sale with STAN {stan:06} in batch {batch:06}."), "Check the STAN on the receipt; only sales of the current batch can be voided.")
+        })?;
         if sale.offline && sale.rrn.is_empty() {
             // The host must know the sale before it can void it.
             self.forward_all(false)?;
@@ -59,7 +61,16 @@ impl Engine {
             return Err(operator(format!("The sale with STAN {stan:06} is already voided."), "Nothing to do: check the journal."));
         }
         let card = self.store.card_secrets(&sale)?.ok_or_else(|| EngineError::from(StoreError::Corrupt("the sale has no card data".into())))?;
-        let mut base = TxnResult { amount: sale.amount, masked_pan: sale.masked_pan.clone(), aid: sale.aid.clone(), app_label: sale.app_label.clone(), entry_mode: "052".into(), time: self.civil().rfc3339(), reference: sale.reference.clone(), ..Default::default() };
+        let mut base = TxnResult {
+            amount: sale.amount,
+            masked_pan: sale.masked_pan.clone(),
+            aid: sale.aid.clone(),
+            app_label: sale.app_label.clone(),
+            entry_mode: "052".into(),
+            time: self.civil().rfc3339(),
+            reference: sale.reference.clone(),
+            ..Default::default()
+        };
         self.connect().map_err(WireError::into_error)?;
         let keys = self.store.keystore();
         failpoint::hit("void.reversal-record.before");
@@ -72,8 +83,19 @@ impl Engine {
         req.set(38, format!("{:<6}", sale.auth_code));
         req.set(61, Original { batch: sale.batch, stan: sale.stan, date: None }.encode());
         let entry = NewEntry {
-            kind: Kind::Void, batch, stan: vstan, amount: sale.amount, masked_pan: &sale.masked_pan, aid: &sale.aid, app_label: &sale.app_label, entry_mode: "052",
-            offline: false, original_id: Some(sale.id), reference: &sale.reference, state: EntryState::InFlight, now: &base.time,
+            kind: Kind::Void,
+            batch,
+            stan: vstan,
+            amount: sale.amount,
+            masked_pan: &sale.masked_pan,
+            aid: &sale.aid,
+            app_label: &sale.app_label,
+            entry_mode: "052",
+            offline: false,
+            original_id: Some(sale.id),
+            reference: &sale.reference,
+            state: EntryState::InFlight,
+            now: &base.time,
         };
         let jid = Store::insert_entry(&tx, keys.as_ref(), &entry, Some(&void_card))?;
         Store::put_reversal(&tx, keys.as_ref(), jid, &self.freeze(&self.reversal_of(Exchange::Void, &req))?, self.now())?;
@@ -133,8 +155,7 @@ impl Engine {
         if original.rrn.is_empty() || original.rrn.len() > 12 || !original.rrn.bytes().all(|c| c.is_ascii_alphanumeric()) {
             return Err(EngineError::invalid("The original RRN is 1 to 12 letters or digits, as printed on the receipt."));
         }
-        let date_ok = original.date.len() == 4
-            && original.date.parse::<u32>().is_ok_and(|d| (1..=12).contains(&(d / 100)) && (1..=31).contains(&(d % 100)));
+        let date_ok = original.date.len() == 4 && original.date.parse::<u32>().is_ok_and(|d| (1..=12).contains(&(d / 100)) && (1..=31).contains(&(d % 100)));
         if !date_ok {
             return Err(EngineError::invalid("The original date is MMDD, as printed on the receipt."));
         }
@@ -161,8 +182,19 @@ impl Engine {
         req.set(37, format!("{:<12}", original.rrn));
         req.set(61, Original { batch: obatch, stan: ostan, date: Some(original.date.clone()) }.encode());
         let entry = NewEntry {
-            kind: Kind::Refund, batch, stan, amount, masked_pan: &masked, aid: &base.aid, app_label: &base.app_label, entry_mode: "052",
-            offline: false, original_id: known.as_ref().map(|k| k.id), reference: "", state: EntryState::InFlight, now: &base.time,
+            kind: Kind::Refund,
+            batch,
+            stan,
+            amount,
+            masked_pan: &masked,
+            aid: &base.aid,
+            app_label: &base.app_label,
+            entry_mode: "052",
+            offline: false,
+            original_id: known.as_ref().map(|k| k.id),
+            reference: "",
+            state: EntryState::InFlight,
+            now: &base.time,
         };
         let jid = Store::insert_entry(&tx, keys.as_ref(), &entry, Some(&card))?;
         Store::enqueue(&tx, keys.as_ref(), jid, &self.freeze(&req)?, self.now())?;

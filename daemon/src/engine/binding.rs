@@ -39,7 +39,8 @@ impl Engine {
         if let Some(der) = self.store.key("rsa")? {
             return TerminalKeyPair::from_pkcs8_der(&der).map_err(|e| StoreError::Corrupt(format!("terminal key pair: {e}")).into());
         }
-        let pair = TerminalKeyPair::generate().map_err(|e| EngineError::new(super::ErrorKind::Device, format!("Could not make the terminal key pair: {e}."), "Restart the terminal."))?;
+        let pair =
+            TerminalKeyPair::generate().map_err(|e| EngineError::new(super::ErrorKind::Device, format!("Could not make the terminal key pair: {e}."), "Restart the terminal."))?;
         let der = pair.to_pkcs8_der().map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let now = self.civil().rfc3339();
         let keys = self.store.keystore();
@@ -60,7 +61,11 @@ impl Engine {
             return Err(EngineError::invalid(format!("The activation code must be 4 to 16 letters or digits, not {} characters.", code.len())));
         }
         if self.serial.is_empty() {
-            return Err(EngineError::new(super::ErrorKind::Device, "The terminal has no hardware serial.", "Set terminal.serial in posd.toml or check /proc/device-tree/serial-number."));
+            return Err(EngineError::new(
+                super::ErrorKind::Device,
+                "The terminal has no hardware serial.",
+                "Set terminal.serial in posd.toml or check /proc/device-tree/serial-number.",
+            ));
         }
         self.refuse_with_pending_work("binding")?;
         let pair = self.key_pair()?;
@@ -73,14 +78,27 @@ impl Engine {
         match answer.code() {
             "00" => {}
             "03" => {
-                return Err(EngineError::new(super::ErrorKind::NotBound, "The host refused the activation code (03, invalid merchant).", "Check the activation code with your acquirer and bind again.").with_code("03"));
+                return Err(EngineError::new(
+                    super::ErrorKind::NotBound,
+                    "The host refused the activation code (03, invalid merchant).",
+                    "Check the activation code with your acquirer and bind again.",
+                )
+                .with_code("03"));
             }
             "97" => {
-                return Err(EngineError::new(super::ErrorKind::NotBound, "The host does not know this terminal's serial (97).", "Ask your acquirer to register this terminal's serial number, then bind again.").with_code("97"));
+                return Err(EngineError::new(
+                    super::ErrorKind::NotBound,
+                    "The host does not know this terminal's serial (97).",
+                    "Ask your acquirer to register this terminal's serial number, then bind again.",
+                )
+                .with_code("97"));
             }
-            other => return Err(EngineError::host_code(other, response_code::lookup(other).meaning)),
+            other => {
+                return Err(EngineError::host_code(other, response_code::lookup(other).meaning));
+            }
         }
-        let bad = |why: String| EngineError::new(super::ErrorKind::Host, format!("The activation reply is unusable: {why}."), "Try binding again; if it persists, call the acquirer.");
+        let bad =
+            |why: String| EngineError::new(super::ErrorKind::Host, format!("The activation reply is unusable: {why}."), "Try binding again; if it persists, call the acquirer.");
         let reply = ActivationReply::parse(answer.msg.get(62).unwrap_or_default()).map_err(|e| bad(e.to_string()))?;
         let tmk = pair.unwrap_tmk(&reply.encrypted_tmk, &reply.tmk_check).map_err(|e| bad(format!("the master key fails its check ({e})")))?;
         let tid = answer.msg.get_str(41).unwrap_or_default().to_string();
@@ -107,7 +125,13 @@ impl Engine {
         tx.commit().map_err(StoreError::from)?;
         self.keys = None;
         tracing::info!(tid = %tid, mid = %mid, "bound");
-        Ok(BindResult { terminal_id: tid, merchant_id: mid, merchant_name: reply.merchant_name, deposit_amount: reply.deposit_amount, deposit_status: reply.deposit_status.to_string() })
+        Ok(BindResult {
+            terminal_id: tid,
+            merchant_id: mid,
+            merchant_name: reply.merchant_name,
+            deposit_amount: reply.deposit_amount,
+            deposit_status: reply.deposit_status.to_string(),
+        })
     }
 
     /// Forgets the binding and every key (the RSA key pair stays: it is the device's).

@@ -111,7 +111,9 @@ impl From<ReaderError> for EngineError {
         match e {
             ReaderError::Timeout => EngineError::new(ErrorKind::Operator, "No card was inserted in time.", "Insert the card when asked."),
             ReaderError::Cancelled => EngineError::new(ErrorKind::Operator, "The payment was cancelled.", "Start it again when ready."),
-            ReaderError::CardRemoved => EngineError::new(ErrorKind::Device, "The card was removed during the transaction.", "Leave the card in the reader until the terminal says so, then try again."),
+            ReaderError::CardRemoved => {
+                EngineError::new(ErrorKind::Device, "The card was removed during the transaction.", "Leave the card in the reader until the terminal says so, then try again.")
+            }
             other => EngineError::new(ErrorKind::Device, format!("The card reader failed: {other}."), "Check the card reader's connection, then try again."),
         }
     }

@@ -55,8 +55,8 @@ pub const ALL: &[&str] = &[
 #[cfg(feature = "failpoints")]
 mod armed {
     use std::io::Write;
-    use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU32, Ordering};
 
     fn target() -> &'static Option<(String, u32)> {
         static T: OnceLock<Option<(String, u32)>> = OnceLock::new();

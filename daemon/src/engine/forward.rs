@@ -85,9 +85,13 @@ impl Engine {
         }
         let a = match self.exchange(ex, msg, Some("advice")) {
             Ok(a) if a.macd => a,
-            Ok(a) => return Ok(Delivery::NotYet { error: EngineError::host_code(a.code(), response_code::lookup(a.code()).meaning) }),
+            Ok(a) => {
+                return Ok(Delivery::NotYet { error: EngineError::host_code(a.code(), response_code::lookup(a.code()).meaning) });
+            }
             Err(e @ WireError::Local(_)) => return Err(e.into_error()),
-            Err(e) => return Ok(Delivery::NotYet { error: e.into_error() }),
+            Err(e) => {
+                return Ok(Delivery::NotYet { error: e.into_error() });
+            }
         };
         let code = a.code().to_string();
         if matches!(response_code::lookup(&code).category, Some(Category::Host | Category::Binding)) && code != "94" {

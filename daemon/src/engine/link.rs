@@ -88,7 +88,9 @@ impl HostLink for TcpLink {
     }
 
     fn round_trip(&mut self, frame: &[u8], timeout: Duration, max_len: usize) -> Result<Vec<u8>, LinkError> {
-        let Some(s) = self.stream.as_mut() else { return Err(LinkError::Unreachable("not connected".into())) };
+        let Some(s) = self.stream.as_mut() else {
+            return Err(LinkError::Unreachable("not connected".into()));
+        };
         let result = (|| {
             s.set_write_timeout(Some(timeout))?;
             s.write_all(frame)?;

@@ -37,14 +37,14 @@ pub use binding::BindResult;
 pub use error::{EngineError, EngineResult, ErrorKind};
 pub use forward::FlushResult;
 pub use link::{HostLink, LinkError, TcpLink};
-pub use payment::{mask_pan, SaleOptions, TxnResult};
+pub use payment::{SaleOptions, TxnResult, mask_pan};
 pub use session::SignInResult;
 pub use settle::SettleResult;
 
 use crate::config::Config;
 use crate::store::{Identity, Store};
 use smartpos_hal::{Cancel, CardReader, PinPad};
-use smartpos_proto::clock::{unix_now, CivilTime};
+use smartpos_proto::clock::{CivilTime, unix_now};
 use smartpos_proto::codec::Codec;
 use smartpos_proto::crypto::MacAlgorithm;
 use smartpos_proto::fields::sign_in62::WorkingKeys;
@@ -137,6 +137,8 @@ pub struct Engine {
     pub(crate) resign: bool,
     pub(crate) location: Location,
     pub(crate) serial: String,
+    /// What `LastError` holds on disk, once known: an unchanged value is not rewritten.
+    last_error: Option<Option<String>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -167,6 +169,7 @@ impl Engine {
             resign: false,
             location: Location::None,
             serial: serial.to_string(),
+            last_error: None,
         };
         e.ensure_identity_row()?;
         e.load_session_keys()?;
@@ -257,9 +260,11 @@ impl Engine {
                 )
             }
         };
-        if let Ok(tx) = self.store.transaction() {
-            if Store::put_last_error(&tx, json.as_deref()).is_ok() {
-                let _ = tx.commit();
+        if self.last_error.as_ref() != Some(&json) {
+            if let Ok(tx) = self.store.transaction() {
+                if Store::put_last_error(&tx, json.as_deref()).is_ok() && tx.commit().is_ok() {
+                    self.last_error = Some(json);
+                }
             }
         }
         r

@@ -145,7 +145,8 @@ impl Engine {
         m.set(22, if pin.is_some() { "051" } else { "052" });
         m.set(23, format!("0{}", card.psn));
         if spec.request.contains(&35) {
-            let f35 = track2::encrypt(&keys.tdk, card.track2.as_bytes()).map_err(|e| EngineError::new(ErrorKind::Device, format!("The card's track data is unusable: {e}."), "Try another card."))?;
+            let f35 = track2::encrypt(&keys.tdk, card.track2.as_bytes())
+                .map_err(|e| EngineError::new(ErrorKind::Device, format!("The card's track data is unusable: {e}."), "Try another card."))?;
             m.set(35, f35);
         }
         if spec.request.contains(&53) {
@@ -246,7 +247,11 @@ impl Engine {
             tracing::info!("host unreachable ({e:?}): deciding offline");
             let why = match (opts.allow_offline, room) {
                 (false, _) => Some(EngineError::network("the app did not allow an offline sale")),
-                (true, Err(limit)) => Some(EngineError::new(ErrorKind::OfflineLimit, format!("The host cannot be reached and the sale is outside the offline limits: {limit}."), "Restore the network or forward the queue, or take a smaller amount.")),
+                (true, Err(limit)) => Some(EngineError::new(
+                    ErrorKind::OfflineLimit,
+                    format!("The host cannot be reached and the sale is outside the offline limits: {limit}."),
+                    "Restore the network or forward the queue, or take a smaller amount.",
+                )),
                 (true, Ok(())) => None,
             };
             let tc = why.is_none() && s.txn.unable_online_decision() == Decision::Tc;
@@ -268,11 +273,23 @@ impl Engine {
         failpoint::hit("sale.reversal-record.before");
         let tx = self.store.transaction()?;
         let stan = Store::next_stan(&tx)?;
-        let secrets = CardSecrets { pan: s.facts.pan.clone(), track2: s.facts.track2.clone(), expiry: s.facts.expiry_yymm.clone(), psn: s.facts.psn.clone(), icc: s.txn.request_icc(stan) };
+        let secrets =
+            CardSecrets { pan: s.facts.pan.clone(), track2: s.facts.track2.clone(), expiry: s.facts.expiry_yymm.clone(), psn: s.facts.psn.clone(), icc: s.txn.request_icc(stan) };
         let req = self.card_request(Exchange::Sale, stan, &id, batch, amount, &secrets, s.pin_block.as_deref())?;
         let entry = NewEntry {
-            kind: Kind::Sale, batch, stan, amount, masked_pan: &masked, aid: &base.aid, app_label: &base.app_label, entry_mode: &base.entry_mode,
-            offline: false, original_id: None, reference: &opts.reference, state: EntryState::InFlight, now: &now,
+            kind: Kind::Sale,
+            batch,
+            stan,
+            amount,
+            masked_pan: &masked,
+            aid: &base.aid,
+            app_label: &base.app_label,
+            entry_mode: &base.entry_mode,
+            offline: false,
+            original_id: None,
+            reference: &opts.reference,
+            state: EntryState::InFlight,
+            now: &now,
         };
         let jid = Store::insert_entry(&tx, keys.as_ref(), &entry, Some(&secrets))?;
         Store::put_reversal(&tx, keys.as_ref(), jid, &self.freeze(&self.reversal_of(Exchange::Sale, &req))?, self.now())?;
@@ -380,8 +397,19 @@ impl Engine {
         advice.set(13, now.mmdd());
         let code = String::from_utf8_lossy(&arc).into_owned();
         let entry = NewEntry {
-            kind: Kind::Sale, batch, stan, amount: base.amount, masked_pan: &base.masked_pan, aid: &base.aid, app_label: &base.app_label, entry_mode: &base.entry_mode,
-            offline: true, original_id: None, reference, state: EntryState::Approved, now: &base.time,
+            kind: Kind::Sale,
+            batch,
+            stan,
+            amount: base.amount,
+            masked_pan: &base.masked_pan,
+            aid: &base.aid,
+            app_label: &base.app_label,
+            entry_mode: &base.entry_mode,
+            offline: true,
+            original_id: None,
+            reference,
+            state: EntryState::Approved,
+            now: &base.time,
         };
         let jid = Store::insert_entry(&tx, keys.as_ref(), &entry, Some(&secrets))?;
         Store::finish_entry(&tx, jid, EntryState::Approved, &Outcome { response_code: &code, rrn: "", auth_code: "", host_date: &now.mmdd() }, &base.time)?;
@@ -420,7 +448,8 @@ impl Engine {
         self.check_cancel()?;
         let batch = self.store.batch()?;
         let stan = self.advance_stan()?;
-        let secrets = CardSecrets { pan: s.facts.pan.clone(), track2: s.facts.track2.clone(), expiry: s.facts.expiry_yymm.clone(), psn: s.facts.psn.clone(), icc: s.txn.request_icc(stan) };
+        let secrets =
+            CardSecrets { pan: s.facts.pan.clone(), track2: s.facts.track2.clone(), expiry: s.facts.expiry_yymm.clone(), psn: s.facts.psn.clone(), icc: s.txn.request_icc(stan) };
         let req = self.card_request(Exchange::BalanceInquiry, stan, &id, batch, 0, &secrets, s.pin_block.as_deref())?;
         base.stan = stan;
         base.batch = batch;

@@ -37,7 +37,9 @@ impl Engine {
         }
         let mut loaded = Vec::new();
         for name in WORKING_KEYS {
-            let Some(clear) = self.store.key(name)? else { return Ok(()) };
+            let Some(clear) = self.store.key(name)? else {
+                return Ok(());
+            };
             match Key::new(&clear) {
                 Ok(k) => loaded.push(k),
                 Err(_) => {
@@ -101,14 +103,19 @@ impl Engine {
         if code != "00" {
             return Err(match response_code::lookup(&code).category {
                 Some(smartpos_proto::response_code::Category::Operator) => {
-                    EngineError::new(ErrorKind::Operator, format!("The host refused operator {:?} ({code}).", self.cfg.terminal.operator), "Check terminal.operator in posd.toml.").with_code(&code)
+                    EngineError::new(ErrorKind::Operator, format!("The host refused operator {:?} ({code}).", self.cfg.terminal.operator), "Check terminal.operator in posd.toml.")
+                        .with_code(&code)
                 }
                 _ => EngineError::host_code(&code, response_code::lookup(&code).meaning),
             });
         }
         let keys = sign_in62::unwrap(&tmk, answer.msg.get(62).unwrap_or_default(), self.mac).map_err(|e| {
             self.resign = true;
-            EngineError::new(ErrorKind::Host, format!("The host's working keys fail their check values: {e}."), "Sign in again; if it persists, the acquirer must check the terminal master key (bind again).")
+            EngineError::new(
+                ErrorKind::Host,
+                format!("The host's working keys fail their check values: {e}."),
+                "Sign in again; if it persists, the acquirer must check the terminal master key (bind again).",
+            )
         })?;
         let batch = Field60::parse(answer.msg.get_str(60).unwrap_or_default()).map(|f| f.batch).unwrap_or(1);
         let local = self.civil();
@@ -170,7 +177,9 @@ impl Engine {
 /// Seconds the host's clock (`MMDDhhmmss`, year taken from ours) is ahead of ours.
 fn clock_offset(local: &CivilTime, host: &str) -> i64 {
     let num = |r: std::ops::Range<usize>| host.get(r).and_then(|s| s.parse::<i64>().ok());
-    let (Some(mo), Some(d), Some(h), Some(mi), Some(s)) = (num(0..2), num(2..4), num(4..6), num(6..8), num(8..10)) else { return 0 };
+    let (Some(mo), Some(d), Some(h), Some(mi), Some(s)) = (num(0..2), num(2..4), num(4..6), num(6..8), num(8..10)) else {
+        return 0;
+    };
     let ours = local.rfc3339();
     let lnum = |r: std::ops::Range<usize>| ours.get(r).and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
     let (lmo, ld, lh, lmi, ls) = (lnum(5..7), lnum(8..10), lnum(11..13), lnum(14..16), lnum(17..19));

@@ -9,7 +9,7 @@ use super::failpoint;
 use super::{Engine, EngineError, Stage};
 use crate::store::{Identity, Store, StoreError};
 use smartpos_proto::codec::{Message, Mti};
-use smartpos_proto::exchange::{field60_has_ic_parts, Exchange};
+use smartpos_proto::exchange::{Exchange, field60_has_ic_parts};
 use smartpos_proto::fields::reserved60::Field60;
 use smartpos_proto::fields::terminal_info59::TerminalInfo;
 use smartpos_proto::response_code::{self, Action};
@@ -33,9 +33,15 @@ impl WireError {
     pub(crate) fn into_error(self) -> EngineError {
         match self {
             WireError::Unreachable(why) => EngineError::network(&why),
-            WireError::NoReply(why) => EngineError::new(super::ErrorKind::Network, format!("The host did not answer: {why}."), "Check the network; the terminal reverses or resends what needs it automatically."),
+            WireError::NoReply(why) => EngineError::new(
+                super::ErrorKind::Network,
+                format!("The host did not answer: {why}."),
+                "Check the network; the terminal reverses or resends what needs it automatically.",
+            ),
             WireError::BadMac => EngineError::host_code("A0", "MAC error"),
-            WireError::Local(why) => EngineError::new(super::ErrorKind::Device, format!("The terminal could not build the message: {why}."), "Restart the terminal; if it persists, call service."),
+            WireError::Local(why) => {
+                EngineError::new(super::ErrorKind::Device, format!("The terminal could not build the message: {why}."), "Restart the terminal; if it persists, call service.")
+            }
         }
     }
 }
@@ -52,7 +58,6 @@ impl Answer {
     pub(crate) fn code(&self) -> &str {
         self.msg.get_str(39).unwrap_or("")
     }
-
 }
 
 impl Engine {
@@ -94,10 +99,7 @@ impl Engine {
 
     /// A stored request back as a message.
     pub(crate) fn thaw(&self, bytes: &[u8]) -> Result<Message, EngineError> {
-        self.codec
-            .decode_frame(bytes)
-            .map(|d| d.frame.message)
-            .map_err(|e| EngineError::from(StoreError::Corrupt(format!("stored request does not decode: {e}"))))
+        self.codec.decode_frame(bytes).map(|d| d.frame.message).map_err(|e| EngineError::from(StoreError::Corrupt(format!("stored request does not decode: {e}"))))
     }
 
     fn encode(&self, ex: Exchange, msg: &Message) -> Result<Vec<u8>, WireError> {

@@ -6,8 +6,8 @@
 //! [`CardSecrets`] sealed by the key store under `card:<batch>:<stan>`.
 
 use super::keystore::KeyStore;
-use super::{Store, StoreError};
-use rusqlite::{params, OptionalExtension, Row, Transaction};
+use super::{Store, StoreError, exec, one};
+use rusqlite::{OptionalExtension, Row, Transaction, params};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
@@ -146,7 +146,8 @@ pub struct Outcome<'a> {
     pub host_date: &'a str,
 }
 
-const COLUMNS: &str = "id, kind, batch, stan, amount, masked_pan, aid, app_label, entry_mode, response_code, rrn, auth_code, state, reference, created_at, offline, original_id, host_date";
+const COLUMNS: &str =
+    "id, kind, batch, stan, amount, masked_pan, aid, app_label, entry_mode, response_code, rrn, auth_code, state, reference, created_at, offline, original_id, host_date";
 
 fn entry(r: &Row<'_>) -> rusqlite::Result<Entry> {
     let text = |i: usize| r.get::<_, Option<String>>(i).map(Option::unwrap_or_default);
@@ -183,17 +184,34 @@ impl Store {
             Some(c) => Some(keys.seal(&card_name(e.batch, e.stan), &Zeroizing::new(serde_json::to_vec(c).map_err(|err| StoreError::Corrupt(err.to_string()))?))?),
             None => None,
         };
-        tx.execute(
+        exec(
+            tx,
             "INSERT INTO journal (kind, batch, stan, amount, masked_pan, card_sealed, aid, app_label, entry_mode, state, reference, created_at, updated_at, offline, original_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14)",
-            params![e.kind.as_str(), e.batch, e.stan, e.amount as i64, e.masked_pan, sealed, e.aid, e.app_label, e.entry_mode, e.state.as_str(), e.reference, e.now, e.offline, e.original_id],
+            params![
+                e.kind.as_str(),
+                e.batch,
+                e.stan,
+                e.amount as i64,
+                e.masked_pan,
+                sealed,
+                e.aid,
+                e.app_label,
+                e.entry_mode,
+                e.state.as_str(),
+                e.reference,
+                e.now,
+                e.offline,
+                e.original_id
+            ],
         )?;
         Ok(tx.last_insert_rowid())
     }
 
     /// Records the host's answer and the row's new state in `tx`.
     pub fn finish_entry(tx: &Transaction<'_>, id: i64, state: EntryState, o: &Outcome<'_>, now: &str) -> Result<(), StoreError> {
-        tx.execute(
+        exec(
+            tx,
             "UPDATE journal SET state = ?2, response_code = ?3, rrn = ?4, auth_code = ?5, host_date = ?6, updated_at = ?7 WHERE id = ?1",
             params![id, state.as_str(), o.response_code, o.rrn, o.auth_code, o.host_date, now],
         )?;
@@ -202,28 +220,22 @@ impl Store {
 
     /// Changes only the state (reversed, advice declined) in `tx`.
     pub fn set_entry_state(tx: &Transaction<'_>, id: i64, state: EntryState, now: &str) -> Result<(), StoreError> {
-        tx.execute("UPDATE journal SET state = ?2, updated_at = ?3 WHERE id = ?1", params![id, state.as_str(), now])?;
+        exec(tx, "UPDATE journal SET state = ?2, updated_at = ?3 WHERE id = ?1", params![id, state.as_str(), now])?;
         Ok(())
     }
 
     pub fn entry(&self, id: i64) -> Result<Option<Entry>, StoreError> {
-        Ok(self.conn.query_row(&format!("SELECT {COLUMNS} FROM journal WHERE id = ?1"), [id], entry).optional()?)
+        Ok(one(&self.conn, &format!("SELECT {COLUMNS} FROM journal WHERE id = ?1"), [id], entry).optional()?)
     }
 
     /// The row of `kind` sent as `stan` in `batch`.
     pub fn entry_by_stan(&self, kind: Kind, batch: u32, stan: u32) -> Result<Option<Entry>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(&format!("SELECT {COLUMNS} FROM journal WHERE kind = ?1 AND batch = ?2 AND stan = ?3"), params![kind.as_str(), batch, stan], entry)
-            .optional()?)
+        Ok(one(&self.conn, &format!("SELECT {COLUMNS} FROM journal WHERE kind = ?1 AND batch = ?2 AND stan = ?3"), params![kind.as_str(), batch, stan], entry).optional()?)
     }
 
     /// The approved sale with this RRN, newest first.
     pub fn sale_by_rrn(&self, rrn: &str) -> Result<Option<Entry>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(&format!("SELECT {COLUMNS} FROM journal WHERE kind = 'sale' AND rrn = ?1 AND state = 'approved' ORDER BY id DESC LIMIT 1"), [rrn], entry)
-            .optional()?)
+        Ok(one(&self.conn, &format!("SELECT {COLUMNS} FROM journal WHERE kind = 'sale' AND rrn = ?1 AND state = 'approved' ORDER BY id DESC LIMIT 1"), [rrn], entry).optional()?)
     }
 
     /// Rows of `batch` in order.
@@ -249,8 +261,10 @@ impl Store {
 
     /// Opens the sealed card data of a row.
     pub fn card_secrets(&self, e: &Entry) -> Result<Option<CardSecrets>, StoreError> {
-        let sealed: Option<Vec<u8>> = self.conn.query_row("SELECT card_sealed FROM journal WHERE id = ?1", [e.id], |r| r.get(0)).optional()?.flatten();
-        let Some(sealed) = sealed else { return Ok(None) };
+        let sealed: Option<Vec<u8>> = one(&self.conn, "SELECT card_sealed FROM journal WHERE id = ?1", [e.id], |r| r.get(0)).optional()?.flatten();
+        let Some(sealed) = sealed else {
+            return Ok(None);
+        };
         let clear = self.keys.open(&card_name(e.batch, e.stan), &sealed)?;
         serde_json::from_slice(&clear).map(Some).map_err(|err| StoreError::Corrupt(format!("sealed card data of journal row {}: {err}", e.id)))
     }

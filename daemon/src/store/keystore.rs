@@ -82,9 +82,6 @@ impl KeyStore for FileKeyStore {
 
     fn open(&self, name: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyStoreError> {
         let (nonce, body) = sealed.split_at_checked(24).ok_or_else(|| KeyStoreError::Unseal(name.into()))?;
-        self.cipher
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: body, aad: name.as_bytes() })
-            .map(Zeroizing::new)
-            .map_err(|_| KeyStoreError::Unseal(name.into()))
+        self.cipher.decrypt(XNonce::from_slice(nonce), Payload { msg: body, aad: name.as_bytes() }).map(Zeroizing::new).map_err(|_| KeyStoreError::Unseal(name.into()))
     }
 }

@@ -12,7 +12,7 @@ pub mod reversal;
 pub mod session;
 
 use keystore::{KeyStore, KeyStoreError};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use std::path::Path;
 use std::sync::Arc;
 use zeroize::Zeroizing;
@@ -72,6 +72,8 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL").map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(open_err)?;
+        // Every statement the engine runs stays prepared (see `exec`).
+        conn.set_prepared_statement_cache_capacity(64);
         migrations::migrate(&mut conn, steps)?;
         Ok(Self { conn, keys })
     }
@@ -84,25 +86,24 @@ impl Store {
     }
 
     pub fn identity(&self) -> Result<Option<Identity>, StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT serial, tid, mid, merchant_name, deposit_amount, deposit_status, bound_at FROM terminal WHERE id = 1", [], |r| {
-                Ok(Identity {
-                    serial: r.get(0)?,
-                    tid: r.get(1)?,
-                    mid: r.get(2)?,
-                    merchant_name: r.get(3)?,
-                    deposit_amount: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
-                    deposit_status: r.get(5)?,
-                    bound_at: r.get(6)?,
-                })
+        Ok(one(&self.conn, "SELECT serial, tid, mid, merchant_name, deposit_amount, deposit_status, bound_at FROM terminal WHERE id = 1", [], |r| {
+            Ok(Identity {
+                serial: r.get(0)?,
+                tid: r.get(1)?,
+                mid: r.get(2)?,
+                merchant_name: r.get(3)?,
+                deposit_amount: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
+                deposit_status: r.get(5)?,
+                bound_at: r.get(6)?,
             })
-            .optional()?)
+        })
+        .optional()?)
     }
 
     /// Writes the identity (binding) in `tx`.
     pub fn put_identity(tx: &Transaction<'_>, id: &Identity) -> Result<(), StoreError> {
-        tx.execute(
+        exec(
+            tx,
             "INSERT INTO terminal (id, serial, tid, mid, merchant_name, deposit_amount, deposit_status, bound_at) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT(id) DO UPDATE SET serial = ?1, tid = ?2, mid = ?3, merchant_name = ?4, deposit_amount = ?5, deposit_status = ?6, bound_at = ?7",
             params![id.serial, id.tid, id.mid, id.merchant_name, id.deposit_amount.map(|v| v as i64), id.deposit_status, id.bound_at],
@@ -118,7 +119,8 @@ impl Store {
     /// Seals `clear` with `keys` and stores it under `name` in `tx`.
     pub fn put_key(tx: &Transaction<'_>, keys: &dyn KeyStore, name: &str, clear: &[u8], kcv: &str, now: &str) -> Result<(), StoreError> {
         let sealed = keys.seal(name, clear)?;
-        tx.execute(
+        exec(
+            tx,
             "INSERT INTO sealed_key (name, sealed, kcv, updated_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(name) DO UPDATE SET sealed = ?2, kcv = ?3, updated_at = ?4",
             params![name, sealed, kcv, now],
         )?;
@@ -127,7 +129,7 @@ impl Store {
 
     /// Opens the key stored under `name`.
     pub fn key(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
-        let sealed: Option<Vec<u8>> = self.conn.query_row("SELECT sealed FROM sealed_key WHERE name = ?1", [name], |r| r.get(0)).optional()?;
+        let sealed: Option<Vec<u8>> = one(&self.conn, "SELECT sealed FROM sealed_key WHERE name = ?1", [name], |r| r.get(0)).optional()?;
         Ok(match sealed {
             Some(s) => Some(self.keys.open(name, &s)?),
             None => None,
@@ -137,7 +139,7 @@ impl Store {
     /// Forgets keys (`Unbind`, a new activation, sign-out of working keys).
     pub fn delete_keys(tx: &Transaction<'_>, names: &[&str]) -> Result<(), StoreError> {
         for n in names {
-            tx.execute("DELETE FROM sealed_key WHERE name = ?1", [n])?;
+            exec(tx, "DELETE FROM sealed_key WHERE name = ?1", [n])?;
         }
         Ok(())
     }
@@ -176,11 +178,23 @@ impl Store {
     }
 }
 
+/// `execute` through the statement cache: the hot paths run the same few
+/// statements thousands of times, and parsing them each time costs more
+/// than the insert.
+pub(crate) fn exec(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// `query_row` through the statement cache.
+pub(crate) fn one<T>(conn: &Connection, sql: &str, params: impl rusqlite::Params, f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, f)
+}
+
 fn counter(conn: &Connection, name: &str) -> Result<Option<u32>, StoreError> {
-    Ok(conn.query_row("SELECT value FROM counter WHERE name = ?1", [name], |r| r.get(0)).optional()?)
+    Ok(one(conn, "SELECT value FROM counter WHERE name = ?1", [name], |r| r.get(0)).optional()?)
 }
 
 fn put_counter(conn: &Connection, name: &str, value: u32) -> Result<(), StoreError> {
-    conn.execute("INSERT INTO counter (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = ?2", params![name, value])?;
+    exec(conn, "INSERT INTO counter (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = ?2", params![name, value])?;
     Ok(())
 }

@@ -4,8 +4,8 @@
 //! answer is committed (`forwarded_at`); nothing is deleted, nothing expires.
 
 use super::keystore::KeyStore;
-use super::{Store, StoreError};
-use rusqlite::{params, OptionalExtension, Transaction};
+use super::{Store, StoreError, exec, one};
+use rusqlite::{OptionalExtension, Transaction, params};
 use zeroize::Zeroizing;
 
 /// A pending advice with its request.
@@ -51,49 +51,46 @@ impl Store {
     /// Queues the advice for journal row `journal_id` in `tx`.
     pub fn enqueue(tx: &Transaction<'_>, keys: &dyn KeyStore, journal_id: i64, request: &[u8], now: i64) -> Result<(), StoreError> {
         let sealed = keys.seal(&advice_name(journal_id), request)?;
-        tx.execute("INSERT INTO offline_queue (journal_id, advice_sealed, queued_at) VALUES (?1, ?2, ?3)", params![journal_id, sealed, now])?;
+        exec(tx, "INSERT INTO offline_queue (journal_id, advice_sealed, queued_at) VALUES (?1, ?2, ?3)", params![journal_id, sealed, now])?;
         Ok(())
     }
 
     /// The oldest advice not yet answered.
     pub fn next_queued(&self) -> Result<Option<QueuedAdvice>, StoreError> {
-        let row: Option<(i64, Vec<u8>, i64, u32)> = self
-            .conn
-            .query_row(
-                "SELECT journal_id, advice_sealed, queued_at, attempts FROM offline_queue WHERE forwarded_at IS NULL ORDER BY journal_id LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
+        let row: Option<(i64, Vec<u8>, i64, u32)> =
+            one(&self.conn, "SELECT journal_id, advice_sealed, queued_at, attempts FROM offline_queue WHERE forwarded_at IS NULL ORDER BY journal_id LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
             .optional()?;
-        let Some((journal_id, sealed, queued_at, attempts)) = row else { return Ok(None) };
+        let Some((journal_id, sealed, queued_at, attempts)) = row else {
+            return Ok(None);
+        };
         let request = self.keys.open(&advice_name(journal_id), &sealed)?;
         Ok(Some(QueuedAdvice { journal_id, request, queued_at, attempts }))
     }
 
     /// Counts a send of the advice (before it is written).
     pub fn count_advice_attempt(tx: &Transaction<'_>, journal_id: i64) -> Result<(), StoreError> {
-        tx.execute("UPDATE offline_queue SET attempts = attempts + 1 WHERE journal_id = ?1", [journal_id])?;
+        exec(tx, "UPDATE offline_queue SET attempts = attempts + 1 WHERE journal_id = ?1", [journal_id])?;
         Ok(())
     }
 
     /// Marks the advice answered with `outcome` (the response code).
     pub fn mark_forwarded(tx: &Transaction<'_>, journal_id: i64, outcome: &str, now: i64) -> Result<(), StoreError> {
-        tx.execute("UPDATE offline_queue SET forwarded_at = ?2, outcome = ?3 WHERE journal_id = ?1", params![journal_id, now, outcome])?;
+        exec(tx, "UPDATE offline_queue SET forwarded_at = ?2, outcome = ?3 WHERE journal_id = ?1", params![journal_id, now, outcome])?;
         Ok(())
     }
 
     pub fn queue_stats(&self, now: i64) -> Result<QueueStats, StoreError> {
-        let (depth, amount, oldest): (u32, i64, Option<i64>) = self.conn.query_row(
+        let (depth, amount, oldest): (u32, i64, Option<i64>) = one(
+            &self.conn,
             "SELECT count(*), coalesce(sum(j.amount), 0), min(q.queued_at) FROM offline_queue q JOIN journal j ON j.id = q.journal_id
              WHERE q.forwarded_at IS NULL AND j.kind = 'sale'",
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        let unanswered_refunds: u32 = self.conn.query_row(
-            "SELECT count(*) FROM offline_queue q JOIN journal j ON j.id = q.journal_id WHERE q.forwarded_at IS NULL AND j.kind = 'refund'",
-            [],
-            |r| r.get(0),
-        )?;
+        let unanswered_refunds: u32 =
+            one(&self.conn, "SELECT count(*) FROM offline_queue q JOIN journal j ON j.id = q.journal_id WHERE q.forwarded_at IS NULL AND j.kind = 'refund'", [], |r| r.get(0))?;
         Ok(QueueStats { depth, amount: amount as u64, oldest_age: oldest.map_or(0, |t| (now - t).max(0) as u64), unanswered_refunds })
     }
 
@@ -122,6 +119,6 @@ impl Store {
 
     /// How the host answered a forwarded advice (`None`: still pending or unknown).
     pub fn advice_outcome(&self, journal_id: i64) -> Result<Option<String>, StoreError> {
-        Ok(self.conn.query_row("SELECT outcome FROM offline_queue WHERE journal_id = ?1", [journal_id], |r| r.get(0)).optional()?.flatten())
+        Ok(one(&self.conn, "SELECT outcome FROM offline_queue WHERE journal_id = ?1", [journal_id], |r| r.get(0)).optional()?.flatten())
     }
 }

@@ -3,8 +3,8 @@
 //! answer, flagged (never dropped) after the configured number of sends.
 
 use super::keystore::KeyStore;
-use super::{Store, StoreError};
-use rusqlite::{params, Transaction};
+use super::{Store, StoreError, exec};
+use rusqlite::{Transaction, params};
 use zeroize::Zeroizing;
 
 /// A reversal waiting to be sent.
@@ -28,24 +28,24 @@ impl Store {
     /// the exchange tells otherwise).
     pub fn put_reversal(tx: &Transaction<'_>, keys: &dyn KeyStore, journal_id: i64, request: &[u8], now: i64) -> Result<(), StoreError> {
         let sealed = keys.seal(&reversal_name(journal_id), request)?;
-        tx.execute("INSERT INTO pending_reversal (journal_id, reason, request_sealed, created_at) VALUES (?1, '06', ?2, ?3)", params![journal_id, sealed, now])?;
+        exec(tx, "INSERT INTO pending_reversal (journal_id, reason, request_sealed, created_at) VALUES (?1, '06', ?2, ?3)", params![journal_id, sealed, now])?;
         Ok(())
     }
 
     pub fn set_reversal_reason(tx: &Transaction<'_>, journal_id: i64, reason: &str) -> Result<(), StoreError> {
-        tx.execute("UPDATE pending_reversal SET reason = ?2 WHERE journal_id = ?1", params![journal_id, reason])?;
+        exec(tx, "UPDATE pending_reversal SET reason = ?2 WHERE journal_id = ?1", params![journal_id, reason])?;
         Ok(())
     }
 
     /// Counts a send; `flag` marks it as out of tries.
     pub fn count_reversal_try(tx: &Transaction<'_>, journal_id: i64, flag: bool) -> Result<(), StoreError> {
-        tx.execute("UPDATE pending_reversal SET tries = tries + 1, flagged = flagged OR ?2 WHERE journal_id = ?1", params![journal_id, flag])?;
+        exec(tx, "UPDATE pending_reversal SET tries = tries + 1, flagged = flagged OR ?2 WHERE journal_id = ?1", params![journal_id, flag])?;
         Ok(())
     }
 
     /// Removes the record: the original was answered, or the reversal was.
     pub fn clear_reversal(tx: &Transaction<'_>, journal_id: i64) -> Result<(), StoreError> {
-        tx.execute("DELETE FROM pending_reversal WHERE journal_id = ?1", [journal_id])?;
+        exec(tx, "DELETE FROM pending_reversal WHERE journal_id = ?1", [journal_id])?;
         Ok(())
     }
 
@@ -54,7 +54,9 @@ impl Store {
         let mut st = self.conn.prepare_cached("SELECT journal_id, reason, request_sealed, tries, flagged FROM pending_reversal ORDER BY journal_id")?;
         let rows: Vec<(i64, String, Vec<u8>, u32, bool)> = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?.collect::<Result<_, _>>()?;
         rows.into_iter()
-            .map(|(journal_id, reason, sealed, tries, flagged)| Ok(PendingReversal { journal_id, request: self.keys.open(&reversal_name(journal_id), &sealed)?, reason, tries, flagged }))
+            .map(|(journal_id, reason, sealed, tries, flagged)| {
+                Ok(PendingReversal { journal_id, request: self.keys.open(&reversal_name(journal_id), &sealed)?, reason, tries, flagged })
+            })
             .collect()
     }
 }

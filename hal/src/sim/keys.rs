@@ -2,7 +2,7 @@
 //! or the D-Bus `Simulator.PressKeys`, read by the PIN pad as key presses.
 
 use crate::keypad::{KeyPress, KeySource, KeypadError};
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::Duration;
 
 /// The keypad side (owned by the PIN pad).

@@ -1,8 +1,8 @@
 //! A reader slot a test or the D-Bus `Simulator` interface puts a virtual
 //! card into and takes it out of, from any thread.
 
-use crate::reader::{CardReader, ReaderError, ReaderInfo};
 use crate::Cancel;
+use crate::reader::{CardReader, ReaderError, ReaderInfo};
 use smartpos_vcard::card::VirtualCard;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -17,20 +17,20 @@ impl CardSlot {
     }
 
     fn lock(&self) -> MutexGuard<'_, Option<VirtualCard>> {
-        self.0 .0.lock().unwrap_or_else(|p| p.into_inner())
+        self.0.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Inserts `card` (replacing any) and powers it up.
     pub fn insert(&self, mut card: VirtualCard) {
         card.reset();
         *self.lock() = Some(card);
-        self.0 .1.notify_all();
+        self.0.1.notify_all();
     }
 
     /// Takes the card out, returning it (its ATC persists for the next insert).
     pub fn remove(&self) -> Option<VirtualCard> {
         let card = self.lock().take();
-        self.0 .1.notify_all();
+        self.0.1.notify_all();
         card
     }
 
@@ -73,7 +73,7 @@ impl CardReader for SimReader {
             if left.is_zero() {
                 return Err(ReaderError::Timeout);
             }
-            guard = self.slot.0 .1.wait_timeout(guard, left.min(POLL)).map(|(g, _)| g).unwrap_or_else(|p| p.into_inner().0);
+            guard = self.slot.0.1.wait_timeout(guard, left.min(POLL)).map(|(g, _)| g).unwrap_or_else(|p| p.into_inner().0);
         }
     }
 

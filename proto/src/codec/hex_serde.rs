@@ -1,7 +1,7 @@
 //! Serde helpers so that configuration shows wire bytes the way the spec
 //! writes them: `tpdu_id = "60"`, `host_nii = "0003"`.
 
-use serde::{de::Error, Deserialize, Deserializer, Serializer};
+use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
 fn parse<const N: usize>(s: &str) -> Result<[u8; N], String> {
     let v = hex::decode(s).map_err(|e| format!("{s:?} is not hex: {e}"))?;

@@ -34,11 +34,7 @@ impl<'a> Reader<'a> {
     pub(crate) fn take(&mut self, n: usize, field: Option<u8>) -> Result<&'a [u8], DecodeError> {
         let available = self.remaining();
         let Some(bytes) = self.buf.get(self.pos..self.pos.saturating_add(n)) else {
-            let kind = if field.is_some() {
-                DecodeErrorKind::Overrun { needed: n, available }
-            } else {
-                DecodeErrorKind::Truncated { needed: n, available }
-            };
+            let kind = if field.is_some() { DecodeErrorKind::Overrun { needed: n, available } } else { DecodeErrorKind::Truncated { needed: n, available } };
             return Err(DecodeError { kind, field, offset: self.pos });
         };
         self.pos += n;
@@ -71,8 +67,7 @@ pub(crate) fn encode_field(spec: &FieldSpec, value: &[u8], out: &mut Vec<u8>) ->
         }
     }
     if spec.format.is_nibbles() {
-        bcd::pack(value, spec.align, spec.format == Format::Z, out)
-            .map_err(|_| EncodeError::BadCharacter { field, index: 0 })?;
+        bcd::pack(value, spec.align, spec.format == Format::Z, out).map_err(|_| EncodeError::BadCharacter { field, index: 0 })?;
     } else {
         out.extend_from_slice(value);
         out.resize(out.len() + pad, b' ');

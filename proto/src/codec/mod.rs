@@ -253,13 +253,7 @@ impl Codec {
             Some(_) => {
                 let h = r.take(HEADER_LEN, None)?;
                 let at = |i: usize| h.get(i).copied().unwrap_or_default();
-                Some(Header {
-                    application_type: at(0),
-                    software_version: at(1),
-                    terminal_status: at(2) >> 4,
-                    processing: at(2) & 0x0F,
-                    sub_version: [at(3), at(4), at(5)],
-                })
+                Some(Header { application_type: at(0), software_version: at(1), terminal_status: at(2) >> 4, processing: at(2) & 0x0F, sub_version: [at(3), at(4), at(5)] })
             }
         };
         let body_start = r.pos();
@@ -267,11 +261,7 @@ impl Codec {
         if r.remaining() > 0 {
             return Err(DecodeError { kind: DecodeErrorKind::TrailingBytes { count: r.remaining() }, field: None, offset: r.pos() });
         }
-        let mac_block = spans
-            .iter()
-            .find(|s| s.field == 64)
-            .and_then(|s| bytes.get(body_start..s.range.start))
-            .map(<[u8]>::to_vec);
+        let mac_block = spans.iter().find(|s| s.field == 64).and_then(|s| bytes.get(body_start..s.range.start)).map(<[u8]>::to_vec);
         Ok(DecodedFrame { frame: Frame { tpdu, header, message }, mac_block, spans })
     }
 

@@ -7,7 +7,7 @@
 //!   key (a simplified scheme without session keys, like Visa CVN 10).
 //! - ARPC method 1: 3DES(ICC MK, ARQC XOR (ARC ‖ 6 zero bytes)).
 
-use super::key::{set_odd_parity, CryptoError, Key};
+use super::key::{CryptoError, Key, set_odd_parity};
 use super::mac::retail_mac;
 use zeroize::Zeroizing;
 

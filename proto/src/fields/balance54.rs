@@ -1,7 +1,7 @@
 //! Field 54 of a balance reply: account type `10`, amount type `02`,
 //! currency, sign `C`/`D`, amount n12 (20 characters).
 
-use super::{digits_u64, FieldError};
+use super::{FieldError, digits_u64};
 
 /// Encodes a signed balance in minor units.
 pub fn encode(currency: &str, balance: i64) -> String {

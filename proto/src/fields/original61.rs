@@ -1,7 +1,7 @@
 //! Field 61: original batch n6 + original STAN n6 (+ original date MMDD
 //! for a refund).
 
-use super::{digits_u64, FieldError};
+use super::{FieldError, digits_u64};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Original {

@@ -1,7 +1,7 @@
 //! Field 60: 60.1 type n2, 60.2 batch n6, 60.3 network code n3, and on
 //! 0200/0220/0400 also 60.4 read capability n1 and 60.5 IC condition n1.
 
-use super::{digits_u64, FieldError};
+use super::{FieldError, digits_u64};
 
 /// The parts of field 60.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //! credit count n3 and a flag digit (`0` in the request; `1` balanced or `2`
 //! not balanced in the reply). Batch upload end: debit + credit count, n4.
 
-use super::{digits_u64, FieldError};
+use super::{FieldError, digits_u64};
 
 /// Totals of one half.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]

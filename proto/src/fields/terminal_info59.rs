@@ -7,8 +7,16 @@ use super::FieldError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
     /// 3GPP cell: MCC, MNC, LAC and cell id (written in upper-case hex).
-    Cell { mcc: u16, mnc: u16, lac: u32, cid: u32 },
-    Gps { lat: String, lon: String },
+    Cell {
+        mcc: u16,
+        mnc: u16,
+        lac: u32,
+        cid: u32,
+    },
+    Gps {
+        lat: String,
+        lon: String,
+    },
     None,
 }
 

@@ -6,11 +6,11 @@
 //! `{"cmd":"clear_faults"}`, `{"cmd":"ledger"}`,
 //! `{"cmd":"reset_pin_tries","card":"LABEL"}`, `{"cmd":"shutdown"}`.
 
+use super::Shared;
 use super::faults::Faults;
 use super::ledger::Ledger;
-use super::Shared;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
@@ -103,11 +103,7 @@ impl ControlClient {
         let mut line = String::new();
         self.stream.read_line(&mut line).map_err(|e| e.to_string())?;
         let v: Value = serde_json::from_str(&line).map_err(|e| format!("bad answer {line:?}: {e}"))?;
-        if v["ok"] == Value::Bool(true) {
-            Ok(v["result"].clone())
-        } else {
-            Err(v["error"].as_str().unwrap_or("unknown error").to_string())
-        }
+        if v["ok"] == Value::Bool(true) { Ok(v["result"].clone()) } else { Err(v["error"].as_str().unwrap_or("unknown error").to_string()) }
     }
 
     pub fn set_faults(&mut self, faults: &Faults) -> Result<(), String> {

@@ -5,7 +5,7 @@
 
 use super::state::{Account, HostState};
 use smartpos_proto::codec::Message;
-use smartpos_proto::crypto::{emv, pin_block, track2, Key};
+use smartpos_proto::crypto::{Key, emv, pin_block, track2};
 use smartpos_proto::tlv;
 use smartpos_vcard::testdata::CardProfile;
 

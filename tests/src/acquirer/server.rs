@@ -3,9 +3,9 @@
 //! connection (refuse, drop, delay, lose, truncate, garbage, bad MAC) are
 //! applied here, the ones that change the answer in the handlers.
 
-use super::faults::{take, Faults};
-use super::handlers;
 use super::Shared;
+use super::faults::{Faults, take};
+use super::handlers;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,7 +37,14 @@ impl Delivery {
 
     fn names(&self) -> Vec<&'static str> {
         let mut v = vec![];
-        for (on, name) in [(self.drop_request, "drop-request"), (self.lose, "lose-reply"), (self.truncate, "truncate-reply"), (self.garbage, "garbage"), (self.bad_mac, "bad-mac"), (self.delay.is_some(), "delay")] {
+        for (on, name) in [
+            (self.drop_request, "drop-request"),
+            (self.lose, "lose-reply"),
+            (self.truncate, "truncate-reply"),
+            (self.garbage, "garbage"),
+            (self.bad_mac, "bad-mac"),
+            (self.delay.is_some(), "delay"),
+        ] {
             if on {
                 v.push(name);
             }

@@ -6,7 +6,7 @@
 #![forbid(unsafe_code)]
 
 use clap::{Parser, Subcommand};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use smartpos_tests::acquirer::control::ControlClient;
 use smartpos_tests::acquirer::{self, SimConfig};
 use smartpos_vcard::testdata::TestData;

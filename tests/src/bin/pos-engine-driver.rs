@@ -18,7 +18,7 @@ use serde_json::json;
 use smartpos_hal::sim::{CardSlot, SimKeypad};
 use smartpos_tests::acquirer::control::ControlClient;
 use smartpos_tests::acquirer::faults::Faults;
-use smartpos_tests::rig::{open_engine, test_config, TestClock, ACTIVATION_CODE};
+use smartpos_tests::rig::{ACTIVATION_CODE, TestClock, open_engine, test_config};
 use smartpos_vcard::card::VirtualCard;
 use smartpos_vcard::testdata::TestData;
 use std::io::Write;
@@ -47,7 +47,12 @@ fn say(v: serde_json::Value) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Everything the engine logs goes to stderr: the secret scan reads it.
-    tracing_subscriber::fmt().with_writer(std::io::stderr).with_ansi(false).without_time().with_env_filter(tracing_subscriber::EnvFilter::new(std::env::var("RUST_LOG").unwrap_or_else(|_| "debug".into()))).init();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .without_time()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(std::env::var("RUST_LOG").unwrap_or_else(|_| "debug".into())))
+        .init();
     let cfg = test_config(cli.host, &cli.state);
     let data = TestData::embedded();
     let slot = CardSlot::new();

@@ -12,7 +12,7 @@ use smartpos_proto::fields::settlement48::Settlement48;
 use smartpos_proto::response_code;
 use smartpos_tests::acquirer::control::ControlClient;
 use smartpos_tests::test_terminal::TestTerminal;
-use smartpos_vcard::card::{cid, VirtualCard};
+use smartpos_vcard::card::{VirtualCard, cid};
 use smartpos_vcard::testdata::TestData;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -49,7 +49,16 @@ fn run(cli: &Cli) -> Result<(), String> {
     let (code, reply) = t.activate("483920")?;
     let reply = reply.ok_or(format!("activation refused: {code}"))?;
     println!("  bound as TID {} / MID {} — {}", t.tid, t.mid, reply.merchant_name);
-    println!("  device deposit: {} ({})", amount(reply.deposit_amount), match reply.deposit_status { 'P' => "paid", 'U' => "unpaid", 'R' => "refunded", _ => "waived" });
+    println!(
+        "  device deposit: {} ({})",
+        amount(reply.deposit_amount),
+        match reply.deposit_status {
+            'P' => "paid",
+            'U' => "unpaid",
+            'R' => "refunded",
+            _ => "waived",
+        }
+    );
 
     say("2. Sign in", "Working keys PIK/MAK/TDK arrive under the TMK; each is checked by its check value.");
     let r = t.sign_in()?;
@@ -61,7 +70,13 @@ fn run(cli: &Cli) -> Result<(), String> {
     let sale = t.send_card(Exchange::Sale, &read, 1234, Some("123456"))?.frame.message;
     let sale_stan = t.stan;
     let second = TestTerminal::complete(&mut c, &read, sale.get_str(39).unwrap_or("05"), sale.get(55));
-    println!("  {} — RRN {} auth {} — card's second GENERATE AC: {}", outcome(&sale), sale.get_str(37).unwrap_or(""), sale.get_str(38).unwrap_or(""), if second == cid::TC { "TC (approved)" } else { "AAC (declined)" });
+    println!(
+        "  {} — RRN {} auth {} — card's second GENERATE AC: {}",
+        outcome(&sale),
+        sale.get_str(37).unwrap_or(""),
+        sale.get_str(38).unwrap_or(""),
+        if second == cid::TC { "TC (approved)" } else { "AAC (declined)" }
+    );
 
     say("4. Sale 5.00 CNY on a card with 1.00 CNY", "Card low-balance: the issuer declines.");
     let mut c2 = card("low-balance")?;

@@ -3,8 +3,8 @@
 //! the final SELECT, GET PROCESSING OPTIONS and READ RECORD per AFL. What
 //! comes out is a [`CardApp`]: the card's data objects by tag.
 
-use super::apdu::{command, Response};
 use super::KernelError;
+use super::apdu::{Response, command};
 use smartpos_hal::CardReader;
 use smartpos_proto::tlv::{self, Tag};
 use std::collections::BTreeMap;
@@ -75,17 +75,23 @@ fn from_pse(reader: &mut dyn CardReader, terminal_aids: &[Vec<u8>]) -> Result<Op
     if !r.ok() {
         return Ok(None);
     }
-    let Some(sfi) = tlv::find(&r.data, 0x88).and_then(|v| v.first().copied()) else { return Ok(None) };
+    let Some(sfi) = tlv::find(&r.data, 0x88).and_then(|v| v.first().copied()) else {
+        return Ok(None);
+    };
     let mut out = Vec::new();
     for record in 1..=16u8 {
         let r = command(reader, [0x00, 0xB2, record, (sfi << 3) | 4], None, Some(0x00))?;
         if !r.ok() {
             break;
         }
-        let Ok(items) = tlv::parse(r.data.get(..).unwrap_or_default()) else { break };
+        let Ok(items) = tlv::parse(r.data.get(..).unwrap_or_default()) else {
+            break;
+        };
         for t70 in items.iter().filter(|t| t.tag == 0x70) {
             for entry in tlv::parse(&t70.value).unwrap_or_default().into_iter().filter(|t| t.tag == 0x61) {
-                let Some(aid) = tlv::find(&entry.value, 0x4F) else { continue };
+                let Some(aid) = tlv::find(&entry.value, 0x4F) else {
+                    continue;
+                };
                 if accepted(&aid, terminal_aids) {
                     let label = tlv::find(&entry.value, 0x50).map(|l| String::from_utf8_lossy(&l).into_owned()).unwrap_or_default();
                     let priority = tlv::find(&entry.value, 0x87).and_then(|p| p.first().copied()).unwrap_or(0) & 0x0F;
@@ -154,13 +160,17 @@ fn initiate(reader: &mut dyn CardReader, app: &mut CardApp) -> Result<(), Kernel
     } else {
         (tlv::find(&r.data, 0x82).unwrap_or_default(), tlv::find(&r.data, 0x94).unwrap_or_default())
     };
-    let [a, b] = aip.as_slice() else { return Err(KernelError::Card("GPO response without a 2-byte AIP".into())) };
+    let [a, b] = aip.as_slice() else {
+        return Err(KernelError::Card("GPO response without a 2-byte AIP".into()));
+    };
     app.aip = [*a, *b];
     if afl.is_empty() || afl.len() % 4 != 0 {
         return Err(KernelError::Card(format!("AFL of {} bytes", afl.len())));
     }
     for entry in afl.chunks(4) {
-        let [sfi, first, last, _oda] = entry else { continue };
+        let [sfi, first, last, _oda] = entry else {
+            continue;
+        };
         let sfi = sfi >> 3;
         if !(1..=30).contains(&sfi) || *first == 0 || last < first {
             return Err(KernelError::Card("AFL entry out of range".into()));

@@ -49,7 +49,9 @@ pub fn choose(list: Option<&[u8]>, amount: u64) -> CvmChoice {
             0x02 => Cvm::OnlinePin,
             0x1E => Cvm::Signature,
             0x1F => Cvm::NoCvm,
-            0x00 => return CvmChoice { cvm: Cvm::Failed, results: [method, condition, 0x01], unrecognised },
+            0x00 => {
+                return CvmChoice { cvm: Cvm::Failed, results: [method, condition, 0x01], unrecognised };
+            }
             _ => {
                 unrecognised = true;
                 if method & 0x40 != 0 {

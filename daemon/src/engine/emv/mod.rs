@@ -159,7 +159,19 @@ impl EmvTxn {
     pub fn begin(reader: &mut dyn CardReader, params: &Params, oda: &dyn OfflineDataAuth, amount: u64, txn_type: TxnType, today: &str) -> Result<Self, KernelError> {
         let app = card::read_application(reader, &params.aids)?;
         let date: [u8; 3] = hex::decode(today).ok().and_then(|d| d.try_into().ok()).unwrap_or([0; 3]);
-        let mut t = Self { app, amount, txn_type, date, un: rand::random(), tvr: Tvr::default(), tsi: [0; 2], cvm: cvm::choose(None, 0), tvr_first: Tvr::default(), first: None, params: params.clone() };
+        let mut t = Self {
+            app,
+            amount,
+            txn_type,
+            date,
+            un: rand::random(),
+            tvr: Tvr::default(),
+            tsi: [0; 2],
+            cvm: cvm::choose(None, 0),
+            tvr_first: Tvr::default(),
+            first: None,
+            params: params.clone(),
+        };
         for tag in [0x5A, 0x57, 0x5F24, 0x8C, 0x8D] {
             if t.app.get(tag).is_none() {
                 t.tvr.set(tvr::ICC_DATA_MISSING);
@@ -189,7 +201,9 @@ impl EmvTxn {
             }
         }
         // YYMMDD compares as bytes within one century (EMV: YY < 50 is 20YY).
-        let century = |d: &[u8]| if d.first().is_some_and(|&y| y < 0x50) { 1 } else { 0 };
+        let century = |d: &[u8]| {
+            if d.first().is_some_and(|&y| y < 0x50) { 1 } else { 0 }
+        };
         let key = |d: &[u8]| (century(d), d.to_vec());
         if let Some(exp) = self.app.get(0x5F24) {
             if key(exp) < key(&self.date) {
@@ -315,11 +329,15 @@ impl EmvTxn {
     /// Runs the issuer scripts of a reply's field 55 (`71` before the second
     /// GENERATE AC, `72` after); a failing command marks the TVR.
     pub fn run_scripts(&mut self, reader: &mut dyn CardReader, field55: &[u8], template: Tag) -> Result<(), KernelError> {
-        let Ok(items) = tlv::parse(field55) else { return Ok(()) };
+        let Ok(items) = tlv::parse(field55) else {
+            return Ok(());
+        };
         for script in items.iter().filter(|t| t.tag == template) {
             self.tsi[0] |= tvr::TSI_SCRIPT;
             for cmd in tlv::parse(&script.value).unwrap_or_default().into_iter().filter(|t| t.tag == 0x86) {
-                let ok = reader.transmit(&cmd.value).map(|r| r.len() >= 2 && r.get(r.len() - 2) == Some(&0x90) || r.get(r.len().saturating_sub(2)) == Some(&0x62) || r.get(r.len().saturating_sub(2)) == Some(&0x63))?;
+                let ok = reader.transmit(&cmd.value).map(|r| {
+                    r.len() >= 2 && r.get(r.len() - 2) == Some(&0x90) || r.get(r.len().saturating_sub(2)) == Some(&0x62) || r.get(r.len().saturating_sub(2)) == Some(&0x63)
+                })?;
                 if !ok {
                     self.tvr.set(if template == 0x71 { tvr::SCRIPT_FAILED_BEFORE } else { tvr::SCRIPT_FAILED_AFTER });
                     break;

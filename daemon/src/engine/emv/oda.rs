@@ -6,7 +6,7 @@
 //! action codes decide on.
 
 use super::card::CardApp;
-use super::tvr::{Tvr, ODA_NOT_PERFORMED};
+use super::tvr::{ODA_NOT_PERFORMED, Tvr};
 
 /// The result of offline data authentication.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

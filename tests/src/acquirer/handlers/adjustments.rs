@@ -3,15 +3,14 @@
 //! closes, so a repeat (same TID, batch, STAN) gets the same answer, or
 //! `94` once the answer is no longer held (§6).
 
-use super::financial::{context, record, Authorization, Context};
-use super::{response, stamp, Reply};
+use super::financial::{Authorization, Context, context, record};
+use super::{Reply, response, stamp};
 use crate::acquirer::issuer;
 use crate::acquirer::state::{HostState, TxnState};
 use smartpos_proto::codec::Message;
 use smartpos_proto::exchange::Exchange;
 use smartpos_proto::fields::original61::Original;
 use smartpos_vcard::card::cid;
-
 
 /// Voids a sale of the current batch: `25` unknown original (61, 37 or 38
 /// wrong), `12` voided already or refunded, `13` amount differs.
@@ -47,7 +46,11 @@ fn check_void(state: &HostState, req: &Message, ctx: &Context) -> Result<usize, 
     let orig = Original::parse(req.get_str(61).unwrap_or_default()).map_err(|_| "30")?;
     let i = state.find_txn(&ctx.tid, orig.batch, orig.stan, &[Exchange::Sale]).ok_or("25")?;
     let o = &state.journal[i];
-    if o.state != TxnState::Approved || req.get_str(37) != Some(o.rrn.as_str()) || req.get_str(38).map(str::trim_end) != Some(o.auth_code.as_str()) || req.get_str(2) != Some(o.pan.as_str()) {
+    if o.state != TxnState::Approved
+        || req.get_str(37) != Some(o.rrn.as_str())
+        || req.get_str(38).map(str::trim_end) != Some(o.auth_code.as_str())
+        || req.get_str(2) != Some(o.pan.as_str())
+    {
         return Err("25");
     }
     if o.voided_by.is_some() || o.refunded > 0 {
@@ -108,11 +111,7 @@ fn find_refund_original(state: &HostState, req: &Message, ctx: &Context) -> Resu
     let mid = state.terminals.get(&ctx.tid).map(|t| t.mid.clone()).ok_or("97")?;
     let i = if orig.batch == 0 && orig.stan == 0 {
         let same_merchant = |tid: &str| state.terminals.get(tid).is_some_and(|t| t.mid == mid);
-        state
-            .journal
-            .iter()
-            .rposition(|t| t.exchange == Exchange::Sale && t.rrn == rrn && Some(t.date.as_str()) == orig.date.as_deref() && same_merchant(&t.tid))
-            .ok_or("25")?
+        state.journal.iter().rposition(|t| t.exchange == Exchange::Sale && t.rrn == rrn && Some(t.date.as_str()) == orig.date.as_deref() && same_merchant(&t.tid)).ok_or("25")?
     } else {
         let i = state.find_txn(&ctx.tid, orig.batch, orig.stan, &[Exchange::Sale]).ok_or("25")?;
         if state.journal[i].rrn != rrn {

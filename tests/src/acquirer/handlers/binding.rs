@@ -1,15 +1,14 @@
 //! Activation (binding), sign-in and sign-out on the host side (§3).
 
-use super::{code_only, response, stamp, Reply};
+use super::{Reply, code_only, response, stamp};
 use crate::acquirer::state::{HostState, Terminal};
-use smartpos_proto::crypto::{activation::wrap_tmk, Key};
+use smartpos_proto::codec::Message;
+use smartpos_proto::crypto::{Key, activation::wrap_tmk};
 use smartpos_proto::exchange::Exchange;
 use smartpos_proto::fields::activation62::{ActivationReply, ActivationRequest};
 use smartpos_proto::fields::reserved60::Field60;
 use smartpos_proto::fields::sign_in62::{self, WorkingKeys};
 use smartpos_proto::fields::terminal_info59::TerminalInfo;
-use smartpos_proto::codec::Message;
-
 
 /// 0800/350: binds the serial of `DF01` to the merchant of the activation
 /// code and delivers a fresh TMK under the terminal's RSA key.
@@ -35,10 +34,7 @@ pub fn activation(state: &mut HostState, req: &Message) -> Reply {
     // Activating again replaces the TMK and invalidates the working keys;
     // the batch carries on.
     let batch = state.terminals.get(&merchant.tid).map_or(1, |t| t.batch);
-    state.terminals.insert(
-        merchant.tid.clone(),
-        Terminal { tid: merchant.tid.clone(), mid: merchant.mid.clone(), serial: a.serial, tmk, keys: None, batch },
-    );
+    state.terminals.insert(merchant.tid.clone(), Terminal { tid: merchant.tid.clone(), mid: merchant.mid.clone(), serial: a.serial, tmk, keys: None, batch });
     let mut m = response(ex, req, "00");
     stamp(state, &mut m);
     m.set(41, merchant.tid.as_str()).set(42, merchant.mid.as_str()).set(62, reply62.encode());

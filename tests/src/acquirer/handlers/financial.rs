@@ -1,9 +1,9 @@
 //! Balance inquiry and sale (0200) on the host side: batch, card, online
 //! PIN and ARQC checks, then the issuer's decision with an ARPC (§3, §5, §7).
 
-use super::{response, stamp, Reply};
+use super::{Reply, response, stamp};
 use crate::acquirer::issuer::{self, Decline};
-use crate::acquirer::state::{mask_pan, HostState, HostTxn, TxnState};
+use crate::acquirer::state::{HostState, HostTxn, TxnState, mask_pan};
 use smartpos_proto::codec::Message;
 use smartpos_proto::crypto::Key;
 use smartpos_proto::exchange::Exchange;
@@ -92,7 +92,6 @@ pub(super) fn add_arpc(m: &mut Message, auth: &Authorization, code: &str) {
 fn field44(state: &HostState) -> String {
     format!("{:<11}{:<11}", state.data.issuer.institution, state.data.acquirer.acquiring_institution)
 }
-
 
 /// The batch a 0200 must carry (`77` otherwise) and no repeat of a STAN (`94`).
 fn precheck(state: &HostState, ctx: &Context) -> Result<(), Decline> {

@@ -2,16 +2,16 @@
 //! check the field set and the MAC, apply the response-code faults, run the
 //! exchange's handler and seal the reply (acquirer-protocol.md §1, §3, §5).
 
+mod adjustments;
 mod binding;
 mod financial;
-mod adjustments;
 mod reversal;
 mod settlement;
 
-use super::faults::{take, Faults};
+use super::faults::{Faults, take};
 use super::state::HostState;
 use smartpos_proto::codec::{Frame, Message};
-use smartpos_proto::exchange::{check_fields, reversal_request_fields, Exchange};
+use smartpos_proto::exchange::{Exchange, check_fields, reversal_request_fields};
 
 /// A reply before sealing.
 #[derive(Debug)]

@@ -4,7 +4,7 @@
 //! no effect — and otherwise undone exactly once.
 
 use super::financial::context;
-use super::{response, Reply};
+use super::{Reply, response};
 use crate::acquirer::state::{HostState, TxnState};
 use smartpos_proto::codec::Message;
 use smartpos_proto::exchange::Exchange;

@@ -5,7 +5,7 @@
 //! cards, others) is `1` balanced or `2` not.
 
 use super::financial::context;
-use super::{code_only, response, stamp, Reply};
+use super::{Reply, code_only, response, stamp};
 use crate::acquirer::issuer::is_unionpay;
 use crate::acquirer::state::{HostState, SettlementRecord, TxnState};
 use smartpos_proto::codec::Message;

@@ -1,0 +1,71 @@
+//! Engine throughput, measured (issue 3's targets; figures in docs/BENCHMARKS.md):
+//!
+//! 1. offline sales per second through the engine's whole offline path —
+//!    card (selection, records, GENERATE AC on the virtual card), PIN entry,
+//!    risk checks, the queue commit — against a plain rusqlite
+//!    insert-and-commit loop with the same pragmas in the same directory
+//!    (aim: ratio ≥ 0.8);
+//! 2. forwarding 10,000 queued sales to the simulator on loopback (aim ≥ 1,000/s).
+//!
+//! `cargo bench -p smartpos-tests --bench engine_offline [-- --quick]`
+//! prints one JSON line per figure.
+
+use posd::engine::SaleOptions;
+use smartpos_tests::rig::Rig;
+use std::time::Instant;
+
+fn plain_loop(dir: &std::path::Path, n: usize) -> f64 {
+    let conn = rusqlite::Connection::open(dir.join("plain.db")).unwrap();
+    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+    conn.pragma_update(None, "synchronous", "FULL").unwrap();
+    conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, stan INTEGER, amount INTEGER, masked TEXT, sealed BLOB)").unwrap();
+    let blob = vec![0xA5u8; 400];
+    let t = Instant::now();
+    for i in 0..n {
+        let tx = conn.unchecked_transaction().unwrap();
+        tx.execute("INSERT INTO t (stan, amount, masked, sealed) VALUES (?1, ?2, ?3, ?4)", rusqlite::params![i as i64, 100, "622848*********0018", blob]).unwrap();
+        tx.commit().unwrap();
+    }
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (n_sales, n_forward) = if quick { (300, 1_000) } else { (2_000, 10_000) };
+    let mut r = Rig::signed_in_with(|c| {
+        // Y1: under the floor limit with "exceeds floor limit" as the only online reason.
+        c.emv.floor_limit = 1_000_000;
+        c.emv.tac_online = "0000008000".into();
+        c.emv.absent_iac_online = "0000000000".into();
+        c.offline.max_count = 1_000_000;
+        c.offline.max_total = u64::MAX / 4;
+        c.offline.max_age_secs = 86_400;
+    });
+    let plain = plain_loop(r.dir.path(), n_sales);
+    r.insert("default");
+    let opts = SaleOptions::default();
+    let t = Instant::now();
+    for _ in 0..n_sales {
+        r.type_pin("default");
+        let res = r.engine.sale(100, &opts).unwrap();
+        assert!(res.approved && res.offline, "{res:?}");
+    }
+    let engine = n_sales as f64 / t.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({"bench": "offline-sale", "sales": n_sales, "engine_per_s": engine.round(), "plain_insert_commit_per_s": plain.round(), "ratio": (engine / plain * 100.0).round() / 100.0})
+    );
+    // Fill the queue to n_forward, then forward it all.
+    for _ in n_sales..n_forward {
+        r.type_pin("default");
+        r.engine.sale(100, &opts).unwrap();
+    }
+    r.remove();
+    let depth = r.engine.store().queue_stats(0).unwrap().depth;
+    let t = Instant::now();
+    let f = r.engine.flush().unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!((f.forwarded, f.remaining), (depth, 0));
+    assert_eq!(r.ledger().charged("default"), i64::from(depth) * 100);
+    println!("{}", serde_json::json!({"bench": "forward", "advices": depth, "seconds": (secs * 100.0).round() / 100.0, "per_s": (f64::from(depth) / secs).round()}));
+}
