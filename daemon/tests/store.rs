@@ -52,7 +52,7 @@ fn a_newer_schema_is_refused_and_the_file_left_unchanged() {
 fn a_failing_migration_rolls_back_and_keeps_the_data() {
     let d = tempfile::tempdir().unwrap();
     let path = d.path().join("pos.db");
-    let mut s = Store::open(&path, keys(d.path())).unwrap();
+    let s = Store::open(&path, keys(d.path())).unwrap();
     let tx = s.transaction().unwrap();
     Store::put_identity(&tx, &Identity { serial: "SP1".into(), tid: Some("10000001".into()), mid: Some("898110000000001".into()), ..Default::default() }).unwrap();
     tx.commit().unwrap();
@@ -82,7 +82,7 @@ fn a_failing_migration_rolls_back_and_keeps_the_data() {
 fn keys_are_sealed_at_rest_and_bound_to_their_name_and_device() {
     let d = tempfile::tempdir().unwrap();
     let path = d.path().join("pos.db");
-    let mut s = Store::open(&path, keys(d.path())).unwrap();
+    let s = Store::open(&path, keys(d.path())).unwrap();
     let tmk = [0x5Au8, 0x11, 0x23, 0x34, 0x45, 0x56, 0x67, 0x78, 0x89, 0x9A, 0xAB, 0xBC, 0xCD, 0xDE, 0xEF, 0xF1];
     let ks = s.keystore();
     let tx = s.transaction().unwrap();
@@ -117,7 +117,7 @@ fn the_device_key_file_is_0600_and_a_readable_one_is_refused() {
 fn stan_advances_in_the_transaction_wraps_and_survives_restarts() {
     let d = tempfile::tempdir().unwrap();
     let path = d.path().join("pos.db");
-    let mut s = Store::open(&path, keys(d.path())).unwrap();
+    let s = Store::open(&path, keys(d.path())).unwrap();
     let tx = s.transaction().unwrap();
     assert_eq!(Store::next_stan(&tx).unwrap(), 1);
     tx.commit().unwrap();
@@ -131,7 +131,7 @@ fn stan_advances_in_the_transaction_wraps_and_survives_restarts() {
     Store::set_batch(&tx, 12).unwrap();
     tx.commit().unwrap();
     drop(s);
-    let mut s = Store::open(&path, keys(d.path())).unwrap();
+    let s = Store::open(&path, keys(d.path())).unwrap();
     assert_eq!(s.batch().unwrap(), 12);
     let tx = s.transaction().unwrap();
     assert_eq!(Store::next_stan(&tx).unwrap(), 2);

@@ -199,6 +199,7 @@ impl Engine {
         let jid = Store::insert_entry(&tx, keys.as_ref(), &entry, Some(&card))?;
         Store::enqueue(&tx, keys.as_ref(), jid, &self.freeze(&req)?, self.now())?;
         tx.commit().map_err(StoreError::from)?;
+        self.queue_changed();
         base.stan = stan;
         base.batch = batch;
         base.entry_mode = "052".into();

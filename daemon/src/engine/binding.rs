@@ -22,8 +22,8 @@ pub struct BindResult {
 }
 
 impl Engine {
-    fn refuse_with_pending_work(&self, what: &str) -> EngineResult<()> {
-        let q = self.store.queue_stats(self.now())?;
+    fn refuse_with_pending_work(&mut self, what: &str) -> EngineResult<()> {
+        let q = self.queue_stats()?;
         let reversals = self.store.pending_reversals()?.len();
         if q.depth > 0 || q.unanswered_refunds > 0 || reversals > 0 {
             return Err(EngineError::busy(&format!(

@@ -67,7 +67,7 @@ impl Engine {
                 }
             }
         }
-        let stats = self.store.queue_stats(self.now())?;
+        let stats = self.queue_stats()?;
         out.remaining = stats.depth + stats.unanswered_refunds;
         Ok(out)
     }
@@ -113,6 +113,7 @@ impl Engine {
         failpoint::hit("advice.forward-mark.before");
         let now = self.civil().rfc3339();
         let keep_code = entry.as_ref().filter(|e| e.offline).map(|e| e.response_code.clone());
+        self.queue_changed();
         let tx = self.store.transaction()?;
         Store::mark_forwarded(&tx, journal_id, &code, self.now())?;
         // An offline sale keeps its Y1/Y3 as its code; the host's answer is the queue's outcome.

@@ -42,6 +42,7 @@ pub use session::SignInResult;
 pub use settle::SettleResult;
 
 use crate::config::Config;
+use crate::store::queue::{QueueStats, QueueTotals};
 use crate::store::{Identity, Store};
 use smartpos_hal::{Cancel, CardReader, PinPad};
 use smartpos_proto::clock::{CivilTime, unix_now};
@@ -139,6 +140,9 @@ pub struct Engine {
     pub(crate) serial: String,
     /// What `LastError` holds on disk, once known: an unchanged value is not rewritten.
     last_error: Option<Option<String>>,
+    /// The queue's totals, kept in step with the engine's own writes (it is
+    /// the store's only writer) so an offline sale does not re-add the queue.
+    queue_totals: Option<QueueTotals>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -170,6 +174,7 @@ impl Engine {
             location: Location::None,
             serial: serial.to_string(),
             last_error: None,
+            queue_totals: None,
         };
         e.ensure_identity_row()?;
         e.load_session_keys()?;
@@ -210,6 +215,29 @@ impl Engine {
 
     pub fn signed_in(&self) -> bool {
         self.keys.is_some()
+    }
+
+    /// Queue depth, amount and age (`Queue` properties).
+    pub fn queue_stats(&mut self) -> EngineResult<QueueStats> {
+        let totals = match self.queue_totals {
+            Some(t) => t,
+            None => *self.queue_totals.insert(self.store.queue_totals()?),
+        };
+        Ok(totals.stats(self.now()))
+    }
+
+    /// After a commit that changed the queue other than by one offline sale.
+    pub(crate) fn queue_changed(&mut self) {
+        self.queue_totals = None;
+    }
+
+    /// After the commit of one offline sale of `amount` queued at `at`.
+    pub(crate) fn queue_grew(&mut self, amount: u64, at: i64) {
+        if let Some(t) = &mut self.queue_totals {
+            t.depth += 1;
+            t.amount += amount;
+            t.oldest_queued_at = Some(t.oldest_queued_at.map_or(at, |o| o.min(at)));
+        }
     }
 
     pub(crate) fn stage(&mut self, s: Stage) {

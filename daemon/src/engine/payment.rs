@@ -182,12 +182,12 @@ impl Engine {
     }
 
     /// Whether an offline sale of `amount` fits the limits (§6, inclusive).
-    pub(crate) fn offline_room(&self, amount: u64) -> EngineResult<Result<(), String>> {
-        let o = &self.cfg.offline;
-        if !o.enabled {
+    pub(crate) fn offline_room(&mut self, amount: u64) -> EngineResult<Result<(), String>> {
+        if !self.cfg.offline.enabled {
             return Ok(Err("offline sales are disabled".into()));
         }
-        let q = self.store.queue_stats(self.now())?;
+        let q = self.queue_stats()?;
+        let o = &self.cfg.offline;
         Ok(if amount > o.max_amount {
             Err(format!("the amount is above the offline limit of {}", o.max_amount))
         } else if q.amount + amount > o.max_total {
@@ -413,8 +413,10 @@ impl Engine {
         };
         let jid = Store::insert_entry(&tx, keys.as_ref(), &entry, Some(&secrets))?;
         Store::finish_entry(&tx, jid, EntryState::Approved, &Outcome { response_code: &code, rrn: "", auth_code: "", host_date: &now.mmdd() }, &base.time)?;
-        Store::enqueue(&tx, keys.as_ref(), jid, &self.freeze(&advice)?, self.now())?;
+        let queued_at = self.now();
+        Store::enqueue(&tx, keys.as_ref(), jid, &self.freeze(&advice)?, queued_at)?;
         tx.commit().map_err(StoreError::from)?;
+        self.queue_grew(base.amount, queued_at);
         failpoint::hit("offline.queue.after");
         tracing::info!(stan, amount = base.amount, code = %code, "offline sale approved and queued");
         base.approved = true;

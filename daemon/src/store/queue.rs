@@ -30,6 +30,26 @@ pub struct QueueStats {
     pub unanswered_refunds: u32,
 }
 
+/// The queue's totals as stored (ages need a clock: [`QueueTotals::stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueTotals {
+    pub depth: u32,
+    pub amount: u64,
+    pub oldest_queued_at: Option<i64>,
+    pub refunds: u32,
+}
+
+impl QueueTotals {
+    pub fn stats(&self, now: i64) -> QueueStats {
+        QueueStats {
+            depth: self.depth,
+            amount: self.amount,
+            oldest_age: self.oldest_queued_at.map_or(0, |t| (now - t).max(0) as u64),
+            unanswered_refunds: self.refunds,
+        }
+    }
+}
+
 /// One line of `Queue.List`: masked data only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueItem {
@@ -81,7 +101,8 @@ impl Store {
         Ok(())
     }
 
-    pub fn queue_stats(&self, now: i64) -> Result<QueueStats, StoreError> {
+    /// Pending offline sales: count, total and the oldest `queued_at`; and unanswered refunds.
+    pub fn queue_totals(&self) -> Result<QueueTotals, StoreError> {
         let (depth, amount, oldest): (u32, i64, Option<i64>) = one(
             &self.conn,
             "SELECT count(*), coalesce(sum(j.amount), 0), min(q.queued_at) FROM offline_queue q JOIN journal j ON j.id = q.journal_id
@@ -89,9 +110,17 @@ impl Store {
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        let unanswered_refunds: u32 =
-            one(&self.conn, "SELECT count(*) FROM offline_queue q JOIN journal j ON j.id = q.journal_id WHERE q.forwarded_at IS NULL AND j.kind = 'refund'", [], |r| r.get(0))?;
-        Ok(QueueStats { depth, amount: amount as u64, oldest_age: oldest.map_or(0, |t| (now - t).max(0) as u64), unanswered_refunds })
+        let refunds: u32 = one(
+            &self.conn,
+            "SELECT count(*) FROM offline_queue q JOIN journal j ON j.id = q.journal_id WHERE q.forwarded_at IS NULL AND j.kind = 'refund'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(QueueTotals { depth, amount: amount as u64, oldest_queued_at: oldest, refunds })
+    }
+
+    pub fn queue_stats(&self, now: i64) -> Result<QueueStats, StoreError> {
+        Ok(self.queue_totals()?.stats(now))
     }
 
     /// Pending advices, oldest first, at most `limit`.
