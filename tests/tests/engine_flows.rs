@@ -164,3 +164,36 @@ fn balance_inquiry_reads_field_54_and_moves_no_money() {
     assert_eq!(b.balance, Some(10_000_000));
     assert_eq!(r.ledger().charged("default"), 0);
 }
+
+#[test]
+fn a_new_day_signs_in_before_the_first_sale_and_a_restart_keeps_the_session() {
+    let mut r = Rig::signed_in();
+    let first = r.engine.store().session().unwrap().unwrap();
+    r.restart();
+    assert!(r.engine.signed_in(), "working keys survive a restart");
+    ok(&mut r, "default", 100);
+    assert_eq!(r.engine.store().session().unwrap().unwrap(), first, "same day, same session");
+    r.clock.advance(86_400);
+    ok(&mut r, "default", 100);
+    let next = r.engine.store().session().unwrap().unwrap();
+    assert_ne!(next.day, first.day, "a new day means a new sign-in");
+    assert_eq!(r.ledger().charged("default"), 200);
+}
+
+#[test]
+fn sign_in_retries_an_unreachable_host_and_names_the_category() {
+    let mut r = Rig::signed_in();
+    r.host_reachable(false);
+    let e = r.engine.sign_in().unwrap_err();
+    assert_eq!((e.kind, e.kind.category()), (ErrorKind::Network, "network"));
+    assert!(e.message.contains("2 attempts"), "{e}");
+    let last = r.engine.store().last_error().unwrap().unwrap();
+    assert!(last.contains("\"category\":\"network\"") && last.contains("remedy"), "{last}");
+    r.host_reachable(true);
+    r.engine.sign_in().unwrap();
+    assert_eq!(r.engine.store().last_error().unwrap(), None, "a success clears LastError");
+    // A host-category refusal is not retried and says so.
+    r.faults(Faults { response_code: Some("96".into()), response_code_count: 1, response_code_for: Some(Exchange::SignIn), ..Default::default() });
+    let e = r.engine.sign_in().unwrap_err();
+    assert_eq!((e.kind.category(), e.code.as_deref()), ("host", Some("96")));
+}

@@ -96,6 +96,8 @@ impl Engine {
             reference: &sale.reference,
             state: EntryState::InFlight,
             now: &base.time,
+            response_code: "",
+            host_date: "",
         };
         let jid = Store::insert_entry(&tx, keys.as_ref(), &entry, Some(&void_card))?;
         Store::put_reversal(&tx, keys.as_ref(), jid, &self.freeze(&self.reversal_of(Exchange::Void, &req))?, self.now())?;
@@ -195,6 +197,8 @@ impl Engine {
             reference: "",
             state: EntryState::InFlight,
             now: &base.time,
+            response_code: "",
+            host_date: "",
         };
         let jid = Store::insert_entry(&tx, keys.as_ref(), &entry, Some(&card))?;
         Store::enqueue(&tx, keys.as_ref(), jid, &self.freeze(&req)?, self.now())?;

@@ -290,6 +290,8 @@ impl Engine {
             reference: &opts.reference,
             state: EntryState::InFlight,
             now: &now,
+            response_code: "",
+            host_date: "",
         };
         let jid = Store::insert_entry(&tx, keys.as_ref(), &entry, Some(&secrets))?;
         Store::put_reversal(&tx, keys.as_ref(), jid, &self.freeze(&self.reversal_of(Exchange::Sale, &req))?, self.now())?;
@@ -396,6 +398,7 @@ impl Engine {
         advice.set(12, now.hhmmss());
         advice.set(13, now.mmdd());
         let code = String::from_utf8_lossy(&arc).into_owned();
+        let today = now.mmdd();
         let entry = NewEntry {
             kind: Kind::Sale,
             batch,
@@ -410,9 +413,10 @@ impl Engine {
             reference,
             state: EntryState::Approved,
             now: &base.time,
+            response_code: &code,
+            host_date: &today,
         };
         let jid = Store::insert_entry(&tx, keys.as_ref(), &entry, Some(&secrets))?;
-        Store::finish_entry(&tx, jid, EntryState::Approved, &Outcome { response_code: &code, rrn: "", auth_code: "", host_date: &now.mmdd() }, &base.time)?;
         let queued_at = self.now();
         Store::enqueue(&tx, keys.as_ref(), jid, &self.freeze(&advice)?, queued_at)?;
         tx.commit().map_err(StoreError::from)?;

@@ -112,6 +112,10 @@ pub struct NewEntry<'a> {
     pub reference: &'a str,
     pub state: EntryState,
     pub now: &'a str,
+    /// Known at insert for offline approvals (`Y1`/`Y3`); empty otherwise.
+    pub response_code: &'a str,
+    /// MMDD of the approval, when known at insert.
+    pub host_date: &'a str,
 }
 
 /// A row as read back.
@@ -186,8 +190,8 @@ impl Store {
         };
         exec(
             tx,
-            "INSERT INTO journal (kind, batch, stan, amount, masked_pan, card_sealed, aid, app_label, entry_mode, state, reference, created_at, updated_at, offline, original_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14)",
+            "INSERT INTO journal (kind, batch, stan, amount, masked_pan, card_sealed, aid, app_label, entry_mode, state, reference, created_at, updated_at, offline, original_id, response_code, host_date)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16)",
             params![
                 e.kind.as_str(),
                 e.batch,
@@ -202,7 +206,7 @@ impl Store {
                 e.reference,
                 e.now,
                 e.offline,
-                e.original_id
+                e.original_id, e.response_code, e.host_date
             ],
         )?;
         Ok(tx.last_insert_rowid())
