@@ -197,3 +197,19 @@ fn sign_in_retries_an_unreachable_host_and_names_the_category() {
     let e = r.engine.sign_in().unwrap_err();
     assert_eq!((e.kind.category(), e.code.as_deref()), ("host", Some("96")));
 }
+
+#[test]
+fn a_card_without_pse_speaking_t0_is_read_through_the_aid_list_and_61xx_6cxx() {
+    let mut r = Rig::signed_in();
+    r.insert("default");
+    r.slot.with_card(|c| {
+        c.with_pse = false;
+        c.transport = smartpos_vcard::card::Transport::T0;
+    });
+    r.type_pin("default");
+    let res = r.engine.sale(4320, &SaleOptions::default()).unwrap();
+    r.remove();
+    assert!(res.approved, "{res:?}");
+    assert_eq!(res.app_label, "UnionPay Debit");
+    assert_eq!(r.ledger().charged("default"), 4320);
+}
