@@ -213,3 +213,31 @@ fn a_card_without_pse_speaking_t0_is_read_through_the_aid_list_and_61xx_6cxx() {
     assert_eq!(res.app_label, "UnionPay Debit");
     assert_eq!(r.ledger().charged("default"), 4320);
 }
+
+#[test]
+fn start_up_signs_in_on_a_new_day_and_forwards_what_waited() {
+    let mut r = Rig::signed_in();
+    r.host_reachable(false);
+    assert!(sale(&mut r, "default", 800).unwrap().offline);
+    let before = r.engine.store().session().unwrap().unwrap();
+    r.host_reachable(true);
+    r.clock.advance(86_400);
+    r.restart();
+    r.engine.start_up();
+    assert_ne!(r.engine.store().session().unwrap().unwrap().day, before.day);
+    assert_eq!(r.engine.store().queue_stats(0).unwrap().depth, 0);
+    assert_eq!(r.ledger().charged("default"), 800);
+    // Unbound: start-up does nothing and fails nothing.
+    let mut u = Rig::unbound();
+    u.engine.start_up();
+    assert!(u.ledger().transactions.is_empty());
+}
+
+#[test]
+fn the_hosts_lost_card_answer_is_a_decline() {
+    let mut r = Rig::signed_in();
+    r.faults(Faults { response_code: Some("41".into()), response_code_count: 1, response_code_for: Some(Exchange::Sale), ..Default::default() });
+    let res = sale(&mut r, "default", 100).unwrap();
+    assert_eq!((res.approved, res.response_code.as_str()), (false, "41"));
+    assert_eq!(r.ledger().charged("default"), 0);
+}

@@ -154,6 +154,18 @@ impl Engine {
         sent.map(|_| ()).map_err(WireError::into_error)
     }
 
+    /// What the daemon runs at start-up: when bound, sign in if the session
+    /// is missing or stale, then send pending reversals and forward the
+    /// queue. Failures are recorded in `LastError`, not raised: the daemon
+    /// starts anyway and tries again before the next payment.
+    pub fn start_up(&mut self) {
+        if self.bound().is_err() {
+            return;
+        }
+        let r = self.ensure_signed_in().and_then(|()| self.forward_all(false).map(|_| ()));
+        let _ = self.record(r);
+    }
+
     /// Signs in when the session is missing or stale; payments call this first.
     pub(crate) fn ensure_signed_in(&mut self) -> EngineResult<()> {
         self.bound()?;
