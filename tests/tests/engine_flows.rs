@@ -6,7 +6,7 @@
 use posd::engine::{ErrorKind, SaleOptions, Stage};
 use posd::store::journal::{EntryState, Kind};
 use smartpos_proto::exchange::Exchange;
-use smartpos_tests::acquirer::faults::{ALWAYS, Faults};
+use smartpos_tests::acquirer::faults::Faults;
 use smartpos_tests::rig::{ACTIVATION_CODE, Rig};
 
 fn sale(r: &mut Rig, label: &str, amount: u64) -> Result<posd::engine::TxnResult, posd::engine::EngineError> {
