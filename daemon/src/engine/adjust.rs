@@ -7,14 +7,14 @@
 use super::emv::TxnType;
 use super::failpoint;
 use super::forward::Delivery;
-use super::payment::{TxnResult, declined, mask_pan};
+use super::payment::{TxnResult, declined, mask_pan, not_approved};
 use super::wire::WireError;
-use super::{Engine, EngineError, EngineResult, ErrorKind, Stage};
-use crate::store::journal::{CardSecrets, EntryState, Kind, NewEntry, Outcome};
+use super::{Engine, EngineError, EngineResult, ErrorKind};
+use crate::store::journal::{EntryState, Kind, NewEntry, Outcome};
 use crate::store::{Store, StoreError};
 use smartpos_proto::exchange::Exchange;
 use smartpos_proto::fields::original61::Original;
-use smartpos_proto::response_code::{self, Category};
+use smartpos_proto::response_code;
 
 fn operator(message: String, remedy: &str) -> EngineError {
     EngineError::new(ErrorKind::Operator, message, remedy)
@@ -33,11 +33,7 @@ pub struct RefundOriginal {
 impl Engine {
     /// Voids an approved sale of the current batch.
     pub fn void(&mut self, stan: u32) -> EngineResult<TxnResult> {
-        self.cancel.reset();
-        let r = self.void_inner(stan);
-        self.stage(Stage::Completed);
-        self.resign_if_asked();
-        self.record(r)
+        self.payment(|e| e.void_inner(stan))
     }
 
     fn void_inner(&mut self, stan: u32) -> EngineResult<TxnResult> {
@@ -112,44 +108,26 @@ impl Engine {
                 return Err(e.into_error());
             }
         };
-        let code = answer.code().to_string();
-        let meaning = response_code::lookup(&code).meaning;
+        let (code, host_date) = base.take_answer(&answer);
         if !answer.macd || code == "98" {
             if code == "98" {
                 self.reverse_now(jid, "98")?;
             }
-            return Err(EngineError::host_code(&code, meaning));
+            return Err(EngineError::host_code(&code, response_code::lookup(&code).meaning));
         }
-        base.response_code = code.clone();
-        base.message = meaning.to_string();
-        base.rrn = answer.msg.get_str(37).unwrap_or("").trim().to_string();
-        base.auth_code = answer.msg.get_str(38).unwrap_or("").trim().to_string();
-        let host_date = answer.msg.get_str(13).unwrap_or("").to_string();
         let state = if code == "00" { EntryState::Approved } else { EntryState::Declined };
-        failpoint::hit("void.journal.before");
-        let now = self.civil().rfc3339();
-        let tx = self.store.transaction()?;
-        Store::finish_entry(&tx, jid, state, &Outcome { response_code: &code, rrn: &base.rrn, auth_code: &base.auth_code, host_date: &host_date }, &now)?;
-        Store::clear_reversal(&tx, jid)?;
-        tx.commit().map_err(StoreError::from)?;
-        failpoint::hit("void.journal.after");
+        let outcome = Outcome { response_code: &code, rrn: &base.rrn, auth_code: &base.auth_code, host_date: &host_date };
+        self.settle_entry("void", jid, state, &outcome)?;
         if code == "00" {
             base.approved = true;
             return Ok(base);
         }
-        match response_code::lookup(&code).category {
-            Some(Category::Host | Category::Binding) => Err(EngineError::host_code(&code, meaning)),
-            _ => Ok(declined(base, &code)),
-        }
+        not_approved(base, &code)
     }
 
     /// Refunds `amount` to the card against an earlier sale.
     pub fn refund(&mut self, amount: u64, original: &RefundOriginal) -> EngineResult<TxnResult> {
-        self.cancel.reset();
-        let r = self.refund_inner(amount, original);
-        self.stage(Stage::Completed);
-        self.resign_if_asked();
-        self.record(r)
+        self.payment(|e| e.refund_inner(amount, original))
     }
 
     fn refund_inner(&mut self, amount: u64, original: &RefundOriginal) -> EngineResult<TxnResult> {
@@ -179,7 +157,7 @@ impl Engine {
         let keys = self.store.keystore();
         let tx = self.store.transaction()?;
         let stan = Store::next_stan(&tx)?;
-        let card = CardSecrets { pan: s.facts.pan.clone(), track2: s.facts.track2.clone(), expiry: s.facts.expiry_yymm.clone(), psn: s.facts.psn.clone(), icc: Vec::new() };
+        let card = s.facts.secrets(Vec::new());
         let mut req = self.card_request(Exchange::Refund, stan, &id, batch, amount, &card, None)?;
         req.set(37, format!("{:<12}", original.rrn));
         req.set(61, Original { batch: obatch, stan: ostan, date: Some(original.date.clone()) }.encode());

@@ -69,10 +69,11 @@ mod armed {
         })
     }
 
-    pub fn hit(name: &str) {
+    pub fn hit(prefix: &str, what: &str) {
         static HITS: AtomicU32 = AtomicU32::new(0);
         let Some((want, nth)) = target() else { return };
-        if want != name || HITS.fetch_add(1, Ordering::SeqCst) + 1 != *nth {
+        let name = format!("{prefix}.{what}");
+        if *want != name || HITS.fetch_add(1, Ordering::SeqCst) + 1 != *nth {
             return;
         }
         let mut out = std::io::stdout().lock();
@@ -84,11 +85,19 @@ mod armed {
     }
 }
 
-/// Marks a point between two durable steps.
+/// Marks the point `<prefix>.<what>` (e.g. `sale` + `request.after`) between
+/// two durable steps. The name is only put together when a failpoint is armed.
+#[inline]
+pub fn at(prefix: &str, what: &str) {
+    #[cfg(feature = "failpoints")]
+    armed::hit(prefix, what);
+    #[cfg(not(feature = "failpoints"))]
+    let _ = (prefix, what);
+}
+
+/// [`at`] for a name written whole (`"sale.journal.after"`).
 #[inline]
 pub fn hit(name: &str) {
-    #[cfg(feature = "failpoints")]
-    armed::hit(name);
-    #[cfg(not(feature = "failpoints"))]
-    let _ = name;
+    let (prefix, what) = name.split_once('.').unwrap_or((name, ""));
+    at(prefix, what);
 }

@@ -7,7 +7,7 @@
 
 use super::failpoint;
 use super::wire::WireError;
-use super::{Engine, EngineError, EngineResult, ErrorKind};
+use super::{Engine, EngineError, EngineResult};
 use crate::store::journal::{EntryState, Kind, Outcome};
 use crate::store::{Store, StoreError};
 use smartpos_proto::codec::Message;
@@ -32,7 +32,7 @@ pub struct FlushResult {
 pub(crate) enum Delivery {
     /// Answered with `code` (MAC verified): the advice is done.
     Answered { code: String, rrn: String, host_date: String },
-    /// Not delivered; try again later. `stop` when the next would fail too.
+    /// Not delivered; try again later (the forwarder stops here: the next would fail too).
     NotYet { error: EngineError },
 }
 
@@ -45,11 +45,7 @@ impl Engine {
     }
 
     pub(crate) fn forward_all(&mut self, include_flagged: bool) -> EngineResult<FlushResult> {
-        self.bound()?;
-        match self.ensure_signed_in() {
-            Err(e) if e.kind == ErrorKind::Network && self.keys.is_some() => {}
-            other => other?,
-        }
+        self.signed_in_or_offline()?;
         let reversals = self.send_pending_reversals(include_flagged) as u32;
         let mut out = FlushResult { reversals, ..Default::default() };
         while let Some(q) = self.store.next_queued()? {

@@ -91,9 +91,7 @@ impl Engine {
     /// Signs in when needed; with keys from an earlier session, an
     /// unreachable host does not stop an offline sale.
     fn ready_for_payment(&mut self) -> EngineResult<()> {
-        self.bound()?;
-        match self.ensure_signed_in() {
-            Err(e) if e.kind == ErrorKind::Network && self.keys.is_some() => Ok(()),
+        match self.signed_in_or_offline() {
             Err(e) if e.kind == ErrorKind::Network => Err(EngineError::not_signed_in("the host cannot be reached to sign in")),
             other => other,
         }
@@ -214,13 +212,19 @@ impl Engine {
         }
     }
 
-    /// A sale. Declines are results; errors are for when no answer could be had.
-    pub fn sale(&mut self, amount: u64, opts: &SaleOptions) -> EngineResult<TxnResult> {
+    /// Runs one payment call: a fresh cancel flag, `completed` at the end
+    /// whatever happened, a sign-in when the host asked for one, `LastError`.
+    pub(crate) fn payment<T>(&mut self, run: impl FnOnce(&mut Self) -> EngineResult<T>) -> EngineResult<T> {
         self.cancel.reset();
-        let r = self.sale_inner(amount, opts);
+        let r = run(self);
         self.stage(Stage::Completed);
         self.resign_if_asked();
         self.record(r)
+    }
+
+    /// A sale. Declines are results; errors are for when no answer could be had.
+    pub fn sale(&mut self, amount: u64, opts: &SaleOptions) -> EngineResult<TxnResult> {
+        self.payment(|e| e.sale_inner(amount, opts))
     }
 
     fn sale_inner(&mut self, amount: u64, opts: &SaleOptions) -> EngineResult<TxnResult> {
@@ -273,8 +277,7 @@ impl Engine {
         failpoint::hit("sale.reversal-record.before");
         let tx = self.store.transaction()?;
         let stan = Store::next_stan(&tx)?;
-        let secrets =
-            CardSecrets { pan: s.facts.pan.clone(), track2: s.facts.track2.clone(), expiry: s.facts.expiry_yymm.clone(), psn: s.facts.psn.clone(), icc: s.txn.request_icc(stan) };
+        let secrets = s.facts.secrets(s.txn.request_icc(stan));
         let req = self.card_request(Exchange::Sale, stan, &id, batch, amount, &secrets, s.pin_block.as_deref())?;
         let entry = NewEntry {
             kind: Kind::Sale,
@@ -300,12 +303,12 @@ impl Engine {
         base.stan = stan;
         base.batch = batch;
         let answer = self.transmit(Exchange::Sale, &req, Some("sale"));
-        self.finish_online(Exchange::Sale, jid, &mut s, answer, base)
+        self.finish_online(jid, &mut s, answer, base)
     }
 
     /// After the sale request: the host's answer, the second GENERATE AC,
     /// and the journal — or the reversal.
-    fn finish_online(&mut self, ex: Exchange, jid: i64, s: &mut CardSession, answer: Result<Answer, WireError>, mut base: TxnResult) -> EngineResult<TxnResult> {
+    fn finish_online(&mut self, jid: i64, s: &mut CardSession, answer: Result<Answer, WireError>, mut base: TxnResult) -> EngineResult<TxnResult> {
         let answer = match answer {
             Ok(a) => a,
             Err(e) => {
@@ -316,13 +319,8 @@ impl Engine {
                 return Err(e.into_error());
             }
         };
-        let code = answer.code().to_string();
+        let (code, host_date) = base.take_answer(&answer);
         let meaning = response_code::lookup(&code).meaning;
-        base.response_code = code.clone();
-        base.message = meaning.to_string();
-        base.rrn = answer.msg.get_str(37).unwrap_or("").trim().to_string();
-        base.auth_code = answer.msg.get_str(38).unwrap_or("").trim().to_string();
-        let host_date = answer.msg.get_str(13).unwrap_or("").to_string();
         let f55 = answer.msg.get(55).map(<[u8]>::to_vec).unwrap_or_default();
         let arc: [u8; 2] = code.as_bytes().try_into().unwrap_or(*b"05");
         if !answer.macd {
@@ -340,11 +338,8 @@ impl Engine {
         }
         if code != "00" {
             let _ = s.txn.second_ac(self.dev.reader.as_mut(), Decision::Aac, &arc, tlv::find(&f55, 0x91).as_deref());
-            self.settle_entry(ex, jid, EntryState::Declined, &outcome)?;
-            return match response_code::lookup(&code).category {
-                Some(Category::Host | Category::Binding) => Err(EngineError::host_code(&code, meaning)),
-                _ => Ok(declined(base, &code)),
-            };
+            self.settle_entry("sale", jid, EntryState::Declined, &outcome)?;
+            return not_approved(base, &code);
         }
         let reader = self.dev.reader.as_mut();
         let _ = s.txn.run_scripts(reader, &f55, 0x71);
@@ -352,7 +347,7 @@ impl Engine {
         let _ = s.txn.run_scripts(reader, &f55, 0x72);
         match second {
             Ok(ac) if ac.decision() == Decision::Tc => {
-                self.settle_entry(ex, jid, EntryState::Approved, &outcome)?;
+                self.settle_entry("sale", jid, EntryState::Approved, &outcome)?;
                 base.approved = true;
                 Ok(base)
             }
@@ -368,17 +363,15 @@ impl Engine {
     }
 
     /// Commits the host's authenticated answer and clears the reversal, together.
-    fn settle_entry(&mut self, ex: Exchange, jid: i64, state: EntryState, o: &Outcome<'_>) -> EngineResult<()> {
-        let p = if ex == Exchange::Void { "void" } else { "sale" };
-        failpoint::hit(&format!("{p}.journal.before"));
+    /// `fp` names the failpoints around it (`sale`, `void`).
+    pub(crate) fn settle_entry(&mut self, fp: &str, jid: i64, state: EntryState, o: &Outcome<'_>) -> EngineResult<()> {
+        failpoint::at(fp, "journal.before");
         let now = self.civil().rfc3339();
         let tx = self.store.transaction()?;
         Store::finish_entry(&tx, jid, state, o, &now)?;
         Store::clear_reversal(&tx, jid)?;
         tx.commit().map_err(StoreError::from)?;
-        if ex == Exchange::Sale {
-            failpoint::hit("sale.journal.after");
-        }
+        failpoint::at(fp, "journal.after");
         Ok(())
     }
 
@@ -393,7 +386,7 @@ impl Engine {
         let tx = self.store.transaction()?;
         let stan = Store::next_stan(&tx)?;
         let icc = emv::advice_icc(&s.txn.request_icc(stan), &tc, &arc);
-        let secrets = CardSecrets { pan: s.facts.pan.clone(), track2: s.facts.track2.clone(), expiry: s.facts.expiry_yymm.clone(), psn: s.facts.psn.clone(), icc };
+        let secrets = s.facts.secrets(icc);
         let mut advice = self.card_request(Exchange::OfflineAdvice, stan, id, batch, base.amount, &secrets, None)?;
         advice.set(12, now.hhmmss());
         advice.set(13, now.mmdd());
@@ -434,11 +427,7 @@ impl Engine {
 
     /// Balance inquiry: online only, not reversible (it moves no money).
     pub fn balance(&mut self) -> EngineResult<TxnResult> {
-        self.cancel.reset();
-        let r = self.balance_inner();
-        self.stage(Stage::Completed);
-        self.resign_if_asked();
-        self.record(r)
+        self.payment(Self::balance_inner)
     }
 
     fn balance_inner(&mut self) -> EngineResult<TxnResult> {
@@ -454,27 +443,42 @@ impl Engine {
         self.check_cancel()?;
         let batch = self.store.batch()?;
         let stan = self.advance_stan()?;
-        let secrets =
-            CardSecrets { pan: s.facts.pan.clone(), track2: s.facts.track2.clone(), expiry: s.facts.expiry_yymm.clone(), psn: s.facts.psn.clone(), icc: s.txn.request_icc(stan) };
+        let secrets = s.facts.secrets(s.txn.request_icc(stan));
         let req = self.card_request(Exchange::BalanceInquiry, stan, &id, batch, 0, &secrets, s.pin_block.as_deref())?;
         base.stan = stan;
         base.batch = batch;
         let answer = self.exchange(Exchange::BalanceInquiry, &req, None);
         let _ = s.txn.second_ac(self.dev.reader.as_mut(), Decision::Aac, b"Z3", None);
         let answer = answer.map_err(WireError::into_error)?;
-        let code = answer.code().to_string();
-        base.response_code = code.clone();
-        base.message = response_code::lookup(&code).meaning.to_string();
-        base.rrn = answer.msg.get_str(37).unwrap_or("").trim().to_string();
+        let (code, _) = base.take_answer(&answer);
         if code == "00" && answer.macd {
             base.approved = true;
             base.balance = answer.msg.get_str(54).and_then(|v| balance54::parse(v).ok());
             return Ok(base);
         }
-        match response_code::lookup(&code).category {
-            Some(Category::Host | Category::Binding) | None => Err(EngineError::host_code(&code, response_code::lookup(&code).meaning)),
-            _ => Ok(declined(base, &code)),
-        }
+        not_approved(base, &code)
+    }
+}
+
+impl TxnResult {
+    /// Takes code, message, RRN and auth code from a host answer; returns
+    /// the code and the host's date (MMDD).
+    pub(crate) fn take_answer(&mut self, answer: &Answer) -> (String, String) {
+        let code = answer.code().to_string();
+        self.response_code = code.clone();
+        self.message = response_code::lookup(&code).meaning.to_string();
+        self.rrn = answer.msg.get_str(37).unwrap_or("").trim().to_string();
+        self.auth_code = answer.msg.get_str(38).unwrap_or("").trim().to_string();
+        (code, answer.msg.get_str(13).unwrap_or("").to_string())
+    }
+}
+
+/// A host answer other than an approval: a result when §5 calls it
+/// declined or operator (dbus-api.md, Payment), else a `Host`/`NotBound` error.
+pub(crate) fn not_approved(base: TxnResult, code: &str) -> EngineResult<TxnResult> {
+    match response_code::lookup(code).category {
+        Some(Category::Declined | Category::Operator) => Ok(declined(base, code)),
+        _ => Err(EngineError::host_code(code, response_code::lookup(code).meaning)),
     }
 }
 

@@ -9,7 +9,7 @@
 use super::wire::WireError;
 use super::{Engine, EngineError, EngineResult, ErrorKind};
 use crate::store::session::SessionRecord;
-use crate::store::{Store, StoreError};
+use crate::store::{Identity, Store, StoreError};
 use smartpos_proto::clock::CivilTime;
 use smartpos_proto::crypto::Key;
 use smartpos_proto::exchange::Exchange;
@@ -162,18 +162,28 @@ impl Engine {
         if self.bound().is_err() {
             return;
         }
-        let r = self.ensure_signed_in().and_then(|()| self.forward_all(false).map(|_| ()));
+        let r = self.ensure_signed_in().and_then(|_| self.forward_all(false).map(|_| ()));
         let _ = self.record(r);
     }
 
-    /// Signs in when the session is missing or stale; payments call this first.
-    pub(crate) fn ensure_signed_in(&mut self) -> EngineResult<()> {
-        self.bound()?;
+    /// Signs in when the session is missing or stale; payments call this
+    /// first. Returns the bound identity.
+    pub(crate) fn ensure_signed_in(&mut self) -> EngineResult<Identity> {
+        let id = self.bound()?;
         if self.session_stale()? {
             tracing::info!("signing in before the transaction");
             self.sign_in_with_retries()?;
         }
-        Ok(())
+        Ok(id)
+    }
+
+    /// [`Engine::ensure_signed_in`], except that with keys from an earlier
+    /// session an unreachable host does not stop offline work.
+    pub(crate) fn signed_in_or_offline(&mut self) -> EngineResult<()> {
+        match self.ensure_signed_in() {
+            Err(e) if e.kind == ErrorKind::Network && self.keys.is_some() => Ok(()),
+            other => other.map(|_| ()),
+        }
     }
 
     /// After a code that asks for it: sign in now, so the next payment works.

@@ -151,7 +151,7 @@ impl Engine {
         let bytes = self.encode(ex, msg)?;
         let point = |what: &str| {
             if let Some(p) = fp {
-                failpoint::hit(&format!("{p}.{what}"));
+                failpoint::at(p, what);
             }
         };
         point("request.before");

@@ -41,12 +41,7 @@ pub struct QueueTotals {
 
 impl QueueTotals {
     pub fn stats(&self, now: i64) -> QueueStats {
-        QueueStats {
-            depth: self.depth,
-            amount: self.amount,
-            oldest_age: self.oldest_queued_at.map_or(0, |t| (now - t).max(0) as u64),
-            unanswered_refunds: self.refunds,
-        }
+        QueueStats { depth: self.depth, amount: self.amount, oldest_age: self.oldest_queued_at.map_or(0, |t| (now - t).max(0) as u64), unanswered_refunds: self.refunds }
     }
 }
 
@@ -110,12 +105,8 @@ impl Store {
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        let refunds: u32 = one(
-            &self.conn,
-            "SELECT count(*) FROM offline_queue q JOIN journal j ON j.id = q.journal_id WHERE q.forwarded_at IS NULL AND j.kind = 'refund'",
-            [],
-            |r| r.get(0),
-        )?;
+        let refunds: u32 =
+            one(&self.conn, "SELECT count(*) FROM offline_queue q JOIN journal j ON j.id = q.journal_id WHERE q.forwarded_at IS NULL AND j.kind = 'refund'", [], |r| r.get(0))?;
         Ok(QueueTotals { depth, amount: amount as u64, oldest_queued_at: oldest, refunds })
     }
 

@@ -121,6 +121,13 @@ pub struct CardFacts {
     pub psn: String,
 }
 
+impl CardFacts {
+    /// What the journal seals for later messages, with the field 55 sent (`icc`).
+    pub fn secrets(&self, icc: Vec<u8>) -> crate::store::journal::CardSecrets {
+        crate::store::journal::CardSecrets { pan: self.pan.clone(), track2: self.track2.clone(), expiry: self.expiry_yymm.clone(), psn: self.psn.clone(), icc }
+    }
+}
+
 impl std::fmt::Debug for CardFacts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("CardFacts(..)")
