@@ -342,9 +342,8 @@ impl EmvTxn {
         for script in items.iter().filter(|t| t.tag == template) {
             self.tsi[0] |= tvr::TSI_SCRIPT;
             for cmd in tlv::parse(&script.value).unwrap_or_default().into_iter().filter(|t| t.tag == 0x86) {
-                let ok = reader.transmit(&cmd.value).map(|r| {
-                    r.len() >= 2 && r.get(r.len() - 2) == Some(&0x90) || r.get(r.len().saturating_sub(2)) == Some(&0x62) || r.get(r.len().saturating_sub(2)) == Some(&0x63)
-                })?;
+                // Success is SW1 90, or the warnings 62/63 (EMV Book 3 §10.10).
+                let ok = reader.transmit(&cmd.value).map(|r| r.len() >= 2 && matches!(r.get(r.len() - 2), Some(0x90 | 0x62 | 0x63)))?;
                 if !ok {
                     self.tvr.set(if template == 0x71 { tvr::SCRIPT_FAILED_BEFORE } else { tvr::SCRIPT_FAILED_AFTER });
                     break;
