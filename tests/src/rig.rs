@@ -4,11 +4,11 @@
 //! loopback TCP. Tests drive it as a merchant would and read the
 //! simulator's ledger afterwards.
 
+use crate::acquirer::LocalSim;
 use crate::acquirer::faults::Faults;
 use crate::acquirer::ledger::Ledger;
-use crate::acquirer::{self, SimConfig, SimHandle};
 use posd::config::{Config, Host};
-use posd::engine::{Clock, Devices, Engine, TcpLink};
+use posd::engine::{Clock, Devices, Engine, EngineError, SaleOptions, TcpLink, TxnResult};
 use posd::store::Store;
 use posd::store::keystore::FileKeyStore;
 use smartpos_hal::KeypadPinPad;
@@ -68,8 +68,8 @@ pub fn open_engine(cfg: &Config, slot: &CardSlot, keypad: SimKeypad, clock: Test
 
 /// The whole rig.
 pub struct Rig {
-    rt: tokio::runtime::Runtime,
-    pub sim: SimHandle,
+    /// The simulator (`sim.h` is its handle).
+    pub sim: LocalSim,
     pub dir: tempfile::TempDir,
     pub cfg: Config,
     pub slot: CardSlot,
@@ -83,7 +83,7 @@ pub struct Rig {
 
 impl std::fmt::Debug for Rig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Rig").field("sim", &self.sim.addr).field("dir", &self.dir.path()).finish()
+        f.debug_struct("Rig").field("sim", &self.sim.h.addr).field("dir", &self.dir.path()).finish()
     }
 }
 
@@ -95,16 +95,15 @@ impl Rig {
 
     /// [`Rig::unbound`] with configuration changes.
     pub fn with_config(edit: impl FnOnce(&mut Config)) -> Self {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("tokio");
-        let sim = rt.block_on(acquirer::start(SimConfig::local())).expect("simulator");
+        let sim = LocalSim::start();
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut cfg = test_config(sim.addr, dir.path());
+        let mut cfg = test_config(sim.h.addr, dir.path());
         edit(&mut cfg);
         let slot = CardSlot::new();
         let (keypad, keys) = SimKeypad::new();
         let clock = TestClock::default();
         let engine = open_engine(&cfg, &slot, keypad, clock.clone());
-        Self { rt, sim, dir, cfg, slot, keys, clock, engine, cards: HashMap::new(), inserted: None, data: TestData::embedded() }
+        Self { sim, dir, cfg, slot, keys, clock, engine, cards: HashMap::new(), inserted: None, data: TestData::embedded() }
     }
 
     /// Bound to merchant 1 and signed in.
@@ -161,23 +160,30 @@ impl Rig {
     }
 
     pub fn faults(&self, f: Faults) {
-        self.sim.set_faults(f);
+        self.sim.h.set_faults(f);
     }
 
     pub fn clear_faults(&self) {
-        self.sim.set_faults(Faults::default());
+        self.sim.h.set_faults(Faults::default());
     }
 
     /// Cuts (or restores) the path to the host: connections are refused.
     pub fn host_reachable(&self, up: bool) {
-        self.sim.set_faults(Faults { refuse: !up, ..Faults::default() });
-        // The refuse switch is applied by the simulator's accept loop.
-        let _guard = self.rt.enter();
+        self.sim.h.set_faults(Faults { refuse: !up, ..Faults::default() });
+        // The simulator applies the switch on its own runtime; give it a moment.
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 
     pub fn ledger(&self) -> Ledger {
-        self.sim.ledger()
+        self.sim.h.ledger()
+    }
+
+    /// A sale with `label`'s card inserted and its PIN typed, the card taken out after.
+    pub fn sale(&mut self, label: &str, amount: u64) -> Result<TxnResult, EngineError> {
+        self.present(label);
+        let out = self.engine.sale(amount, &SaleOptions::default());
+        self.remove();
+        out
     }
 
     pub fn data(&self) -> &TestData {

@@ -2,17 +2,16 @@
 //! totals against the host's, batch upload when they differ, the batch
 //! closing on both sides.
 
+use posd::engine::ErrorKind;
 use posd::engine::adjust::RefundOriginal;
-use posd::engine::{ErrorKind, SaleOptions};
 use posd::store::journal::{EntryState, Kind};
 use smartpos_proto::exchange::Exchange;
 use smartpos_tests::acquirer::state::TxnState;
 use smartpos_tests::rig::Rig;
 
+/// A sale that must be approved.
 fn sale(r: &mut Rig, label: &str, amount: u64) -> posd::engine::TxnResult {
-    r.present(label);
-    let out = r.engine.sale(amount, &SaleOptions::default()).unwrap();
-    r.remove();
+    let out = r.sale(label, amount).unwrap();
     assert!(out.approved, "{out:?}");
     out
 }

@@ -13,10 +13,10 @@ use posd::store::keystore::FileKeyStore;
 use rand::Rng;
 use serde_json::Value;
 use smartpos_proto::exchange::Exchange;
+use smartpos_tests::acquirer::LocalSim;
 use smartpos_tests::acquirer::faults::Faults;
 use smartpos_tests::acquirer::ledger::Ledger;
 use smartpos_tests::acquirer::state::TxnState;
-use smartpos_tests::acquirer::{self, SimConfig, SimHandle};
 use smartpos_vcard::testdata::TestData;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -29,23 +29,12 @@ use std::time::{Duration, Instant};
 const DRIVER: &str = env!("CARGO_BIN_EXE_pos-engine-driver");
 const TID: &str = "10000001";
 
-struct Sim {
-    _rt: tokio::runtime::Runtime,
-    h: SimHandle,
-}
-
-fn sim() -> Sim {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let h = rt.block_on(acquirer::start(SimConfig::local())).unwrap();
-    Sim { _rt: rt, h }
-}
-
 /// A state directory holding the terminal's RSA key pair (made once: slow).
 fn template() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
         let d = tempfile::tempdir().unwrap();
-        let s = sim();
+        let s = LocalSim::start();
         let run = run(d.path(), &s, &["bind"], Kill::Never, None);
         assert!(run.results.first().is_some_and(|r| r["ok"] == true), "template bind: {:?} {}", run.results, run.stderr);
         d
@@ -80,7 +69,7 @@ struct Run {
     stderr: String,
 }
 
-fn run(state: &Path, s: &Sim, ops: &[&str], kill: Kill, log: Option<&Path>) -> Run {
+fn run(state: &Path, s: &LocalSim, ops: &[&str], kill: Kill, log: Option<&Path>) -> Run {
     let mut cmd = Command::new(DRIVER);
     cmd.arg("--state").arg(state).arg("--host").arg(s.h.addr.to_string()).arg("--control").arg(s.h.control_addr.to_string()).args(ops);
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -188,7 +177,7 @@ const MIXED: &[&str] = &[
 ];
 
 /// Recovers the terminal and checks the ledger against the journal.
-fn recover_and_check(state: &Path, s: &Sim, before: &Run, what: &str, log: Option<&Path>) {
+fn recover_and_check(state: &Path, s: &LocalSim, before: &Run, what: &str, log: Option<&Path>) {
     s.h.set_faults(Faults::default());
     std::thread::sleep(Duration::from_millis(30));
     let rec = run(state, s, &["recover"], Kill::Never, log);
@@ -248,7 +237,7 @@ fn check(state: &Path, ledger: &Ledger, before: &Run, what: &str) {
 fn sigkill_at_every_failpoint_loses_nothing_and_charges_nothing_twice() {
     let mut missed = Vec::new();
     for &point in ALL {
-        let s = sim();
+        let s = LocalSim::start();
         let state = fresh_state();
         let before = run(state.path(), &s, &workload(point), Kill::At(point), None);
         if before.stopped_at.as_deref() != Some(point) {
@@ -264,7 +253,7 @@ fn sigkill_at_every_failpoint_loses_nothing_and_charges_nothing_twice() {
 fn sigkill_at_100_random_moments_loses_nothing_and_charges_nothing_twice() {
     let runs: usize = std::env::var("CRASH_RANDOM_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
     // How long the whole workload takes unkilled: kills land anywhere in it.
-    let s = sim();
+    let s = LocalSim::start();
     let state = fresh_state();
     let t0 = Instant::now();
     let full = run(state.path(), &s, MIXED, Kill::Never, None);
@@ -274,7 +263,7 @@ fn sigkill_at_100_random_moments_loses_nothing_and_charges_nothing_twice() {
     let mut rng = rand::thread_rng();
     let mut killed = 0;
     for i in 0..runs {
-        let s = sim();
+        let s = LocalSim::start();
         let state = fresh_state();
         let at = Duration::from_micros(rng.gen_range(0..span.as_micros() as u64));
         let before = run(state.path(), &s, MIXED, Kill::After(at), None);

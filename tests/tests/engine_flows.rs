@@ -9,13 +9,6 @@ use smartpos_proto::exchange::Exchange;
 use smartpos_tests::acquirer::faults::Faults;
 use smartpos_tests::rig::{ACTIVATION_CODE, Rig};
 
-fn sale(r: &mut Rig, label: &str, amount: u64) -> Result<posd::engine::TxnResult, posd::engine::EngineError> {
-    r.present(label);
-    let out = r.engine.sale(amount, &SaleOptions::default());
-    r.remove();
-    out
-}
-
 #[test]
 fn bind_sign_in_and_an_online_sale_charge_the_card_once() {
     let mut r = Rig::unbound();
@@ -25,7 +18,7 @@ fn bind_sign_in_and_an_online_sale_charge_the_card_once() {
     assert_eq!(b.merchant_name, "测试便利店 Test Mart");
     let s = r.engine.sign_in().unwrap();
     assert_eq!(s.batch, 1);
-    let res = sale(&mut r, "default", 1234).unwrap();
+    let res = r.sale("default", 1234).unwrap();
     assert!(res.approved, "{res:?}");
     assert!(!res.offline);
     assert_eq!(res.response_code, "00");
@@ -40,7 +33,7 @@ fn bind_sign_in_and_an_online_sale_charge_the_card_once() {
 }
 
 fn ok(r: &mut Rig, label: &str, amount: u64) -> posd::engine::TxnResult {
-    let res = sale(r, label, amount).unwrap();
+    let res = r.sale(label, amount).unwrap();
     assert!(res.approved, "{res:?}");
     res
 }
@@ -72,7 +65,7 @@ fn a_host_97_at_sign_in_unbinds_the_terminal() {
     let e = r.engine.sign_in().unwrap_err();
     assert_eq!((e.kind, e.code.as_deref()), (ErrorKind::NotBound, Some("97")));
     assert!(!r.engine.store().identity().unwrap().unwrap().is_bound());
-    assert_eq!(sale(&mut r, "default", 100).unwrap_err().kind, ErrorKind::NotBound);
+    assert_eq!(r.sale("default", 100).unwrap_err().kind, ErrorKind::NotBound);
     // Binding again restores service.
     r.engine.bind(ACTIVATION_CODE).unwrap();
     ok(&mut r, "default", 100);
@@ -81,11 +74,11 @@ fn a_host_97_at_sign_in_unbinds_the_terminal() {
 #[test]
 fn each_decline_of_the_test_cards_is_a_result_not_an_error() {
     let mut r = Rig::signed_in();
-    let low = sale(&mut r, "low-balance", 500).unwrap();
+    let low = r.sale("low-balance", 500).unwrap();
     assert_eq!((low.approved, low.response_code.as_str()), (false, "51"));
-    let expired = sale(&mut r, "expired", 500).unwrap();
+    let expired = r.sale("expired", 500).unwrap();
     assert_eq!((expired.approved, expired.response_code.as_str()), (false, "54"));
-    let blocked = sale(&mut r, "blocked", 500).unwrap();
+    let blocked = r.sale("blocked", 500).unwrap();
     assert_eq!((blocked.approved, blocked.response_code.as_str()), (false, "Z1"));
     let ledger = r.ledger();
     assert!(ledger.transactions.iter().all(|t| t.card != "expired" && t.card != "blocked"), "expired and blocked cards are declined without going online");
@@ -98,7 +91,7 @@ fn each_decline_of_the_test_cards_is_a_result_not_an_error() {
         r.remove();
         assert_eq!((res.approved, res.response_code.as_str()), (false, want));
     }
-    assert_eq!(sale(&mut r, "default", 100).unwrap().response_code, "75");
+    assert_eq!(r.sale("default", 100).unwrap().response_code, "75");
     assert_eq!(r.ledger().charged("default"), 0);
     // A foreign card is approved and counted in the other half at settlement.
     let visa = ok(&mut r, "visa", 700);
@@ -218,7 +211,7 @@ fn a_card_without_pse_speaking_t0_is_read_through_the_aid_list_and_61xx_6cxx() {
 fn start_up_signs_in_on_a_new_day_and_forwards_what_waited() {
     let mut r = Rig::signed_in();
     r.host_reachable(false);
-    assert!(sale(&mut r, "default", 800).unwrap().offline);
+    assert!(r.sale("default", 800).unwrap().offline);
     let before = r.engine.store().session().unwrap().unwrap();
     r.host_reachable(true);
     r.clock.advance(86_400);
@@ -237,7 +230,7 @@ fn start_up_signs_in_on_a_new_day_and_forwards_what_waited() {
 fn the_hosts_lost_card_answer_is_a_decline() {
     let mut r = Rig::signed_in();
     r.faults(Faults { response_code: Some("41".into()), response_code_count: 1, response_code_for: Some(Exchange::Sale), ..Default::default() });
-    let res = sale(&mut r, "default", 100).unwrap();
+    let res = r.sale("default", 100).unwrap();
     assert_eq!((res.approved, res.response_code.as_str()), (false, "41"));
     assert_eq!(r.ledger().charged("default"), 0);
 }

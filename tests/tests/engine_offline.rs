@@ -9,18 +9,11 @@ use smartpos_proto::exchange::Exchange;
 use smartpos_tests::acquirer::faults::{ALWAYS, Faults};
 use smartpos_tests::rig::Rig;
 
-fn sale(r: &mut Rig, label: &str, amount: u64) -> Result<posd::engine::TxnResult, posd::engine::EngineError> {
-    r.present(label);
-    let out = r.engine.sale(amount, &SaleOptions::default());
-    r.remove();
-    out
-}
-
 #[test]
 fn an_unreachable_host_means_a_y3_offline_sale_forwarded_once_when_it_returns() {
     let mut r = Rig::signed_in();
     r.host_reachable(false);
-    let res = sale(&mut r, "default", 2000).unwrap();
+    let res = r.sale("default", 2000).unwrap();
     assert!(res.approved && res.offline, "{res:?}");
     assert_eq!(res.response_code, "Y3");
     let stats = r.engine.store().queue_stats(0).unwrap();
@@ -50,9 +43,9 @@ fn a_sale_under_the_floor_limit_is_approved_offline_by_the_first_ac_y1() {
         c.emv.tac_online = "0000008000".into();
         c.emv.absent_iac_online = "0000000000".into();
     });
-    let res = sale(&mut r, "default", 5000).unwrap();
+    let res = r.sale("default", 5000).unwrap();
     assert_eq!((res.approved, res.offline, res.response_code.as_str()), (true, true, "Y1"));
-    let over = sale(&mut r, "default", 20_000).unwrap();
+    let over = r.sale("default", 20_000).unwrap();
     assert_eq!((over.approved, over.offline), (true, false), "at or above the floor limit it goes online");
     assert_eq!(r.engine.flush().unwrap().forwarded, 1);
     assert_eq!(r.ledger().charged("default"), 25_000);
@@ -66,11 +59,11 @@ fn offline_limits_refuse_with_offline_limit_and_queue_nothing() {
         c.offline.max_count = 2;
     });
     r.host_reachable(false);
-    let e = sale(&mut r, "default", 3001).unwrap_err();
+    let e = r.sale("default", 3001).unwrap_err();
     assert_eq!(e.kind, ErrorKind::OfflineLimit, "{e}");
-    assert!(sale(&mut r, "default", 3000).unwrap().approved, "limits are inclusive");
-    assert!(sale(&mut r, "default", 2000).unwrap().approved);
-    let e = sale(&mut r, "default", 1).unwrap_err();
+    assert!(r.sale("default", 3000).unwrap().approved, "limits are inclusive");
+    assert!(r.sale("default", 2000).unwrap().approved);
+    let e = r.sale("default", 1).unwrap_err();
     assert_eq!(e.kind, ErrorKind::OfflineLimit, "total and count reached: {e}");
     // The app may forbid offline approval; the card's own offline limit declines Z3.
     r.present("default");
@@ -79,7 +72,7 @@ fn offline_limits_refuse_with_offline_limit_and_queue_nothing() {
     assert_eq!(e.kind, ErrorKind::Network);
     let mut r2 = Rig::signed_in_with(|c| c.offline.max_amount = 100_000);
     r2.host_reachable(false);
-    let d = sale(&mut r2, "default", 60_000).unwrap();
+    let d = r2.sale("default", 60_000).unwrap();
     assert_eq!((d.approved, d.response_code.as_str()), (false, "Z3"), "the card's offline limit is 500.00");
     assert_eq!(r2.engine.store().queue_stats(0).unwrap().depth, 0);
     r.host_reachable(true);
@@ -91,9 +84,9 @@ fn offline_limits_refuse_with_offline_limit_and_queue_nothing() {
 fn an_old_queue_blocks_new_offline_sales_but_is_still_forwarded() {
     let mut r = Rig::signed_in_with(|c| c.offline.max_age_secs = 3600);
     r.host_reachable(false);
-    assert!(sale(&mut r, "default", 100).unwrap().approved);
+    assert!(r.sale("default", 100).unwrap().approved);
     r.clock.advance(3601);
-    let e = sale(&mut r, "default", 100).unwrap_err();
+    let e = r.sale("default", 100).unwrap_err();
     assert_eq!(e.kind, ErrorKind::OfflineLimit);
     assert!(e.message.contains("oldest"), "{e}");
     let list = r.engine.store().queue_list(10).unwrap();
@@ -108,7 +101,7 @@ fn an_old_queue_blocks_new_offline_sales_but_is_still_forwarded() {
 fn a_lost_advice_answer_is_resent_with_its_stan_and_charged_once() {
     let mut r = Rig::signed_in();
     r.host_reachable(false);
-    let res = sale(&mut r, "default", 4200).unwrap();
+    let res = r.sale("default", 4200).unwrap();
     r.host_reachable(true);
     r.faults(Faults { lose_reply: 1, ..Default::default() });
     let f = r.engine.flush().unwrap();
@@ -125,7 +118,7 @@ fn a_lost_advice_answer_is_resent_with_its_stan_and_charged_once() {
 fn a_declined_advice_is_kept_as_advice_declined_and_not_retried() {
     let mut r = Rig::signed_in();
     r.host_reachable(false);
-    let res = sale(&mut r, "default", 900).unwrap();
+    let res = r.sale("default", 900).unwrap();
     r.host_reachable(true);
     r.faults(Faults { response_code: Some("05".into()), response_code_count: 1, response_code_for: Some(Exchange::OfflineAdvice), ..Default::default() });
     let f = r.engine.flush().unwrap();
@@ -139,7 +132,7 @@ fn a_declined_advice_is_kept_as_advice_declined_and_not_retried() {
 fn host_system_errors_keep_advices_queued() {
     let mut r = Rig::signed_in();
     r.host_reachable(false);
-    sale(&mut r, "default", 100).unwrap();
+    r.sale("default", 100).unwrap();
     r.host_reachable(true);
     r.faults(Faults { response_code: Some("96".into()), response_code_count: ALWAYS, response_code_for: Some(Exchange::OfflineAdvice), ..Default::default() });
     assert_eq!(r.engine.flush().unwrap().remaining, 1);
@@ -152,7 +145,7 @@ fn host_system_errors_keep_advices_queued() {
 fn unbind_is_busy_while_advices_wait() {
     let mut r = Rig::signed_in();
     r.host_reachable(false);
-    sale(&mut r, "default", 100).unwrap();
+    r.sale("default", 100).unwrap();
     assert_eq!(r.engine.unbind().unwrap_err().kind, ErrorKind::Busy);
     r.host_reachable(true);
     r.engine.flush().unwrap();

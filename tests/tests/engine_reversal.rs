@@ -10,13 +10,6 @@ use smartpos_tests::acquirer::faults::{ALWAYS, Faults};
 use smartpos_tests::acquirer::state::TxnState;
 use smartpos_tests::rig::Rig;
 
-fn sale(r: &mut Rig, amount: u64) -> Result<posd::engine::TxnResult, posd::engine::EngineError> {
-    r.present("default");
-    let out = r.engine.sale(amount, &SaleOptions::default());
-    r.remove();
-    out
-}
-
 /// The sale's STAN is the newest journal row's.
 fn last_sale(r: &Rig) -> posd::store::journal::Entry {
     r.engine.store().recent_entries(1).unwrap().into_iter().next().expect("a journal row")
@@ -41,7 +34,7 @@ fn every_lost_or_bad_answer_to_a_sale_is_reversed() {
     ] {
         let mut r = Rig::signed_in();
         r.faults(fault);
-        let e = sale(&mut r, 1500).unwrap_err();
+        let e = r.sale("default", 1500).unwrap_err();
         assert_eq!(e.kind, kind, "{name}: {e}");
         reversed_and_not_charged(&r);
         let reversal = r.ledger().transactions.into_iter().find(|t| t.exchange == Exchange::Sale);
@@ -50,7 +43,7 @@ fn every_lost_or_bad_answer_to_a_sale_is_reversed() {
         }
         // The terminal works on: the next sale is approved.
         r.clear_faults();
-        assert!(sale(&mut r, 100).unwrap().approved, "{name}");
+        assert!(r.sale("default", 100).unwrap().approved, "{name}");
         assert_eq!(r.ledger().charged("default"), 100, "{name}");
     }
 }
@@ -60,19 +53,19 @@ fn a_bad_mac_makes_the_terminal_sign_in_again() {
     let mut r = Rig::signed_in();
     let before = r.engine.store().session().unwrap().unwrap();
     r.faults(Faults { bad_mac: 1, ..Default::default() });
-    let e = sale(&mut r, 100).unwrap_err();
+    let e = r.sale("default", 100).unwrap_err();
     assert_eq!(e.code.as_deref(), Some("A0"));
     assert!(r.engine.signed_in());
     let after = r.engine.store().session().unwrap().unwrap();
     assert!(after.signed_in_at >= before.signed_in_at);
-    assert!(sale(&mut r, 100).unwrap().approved);
+    assert!(r.sale("default", 100).unwrap().approved);
 }
 
 #[test]
 fn a_reversal_that_cannot_be_delivered_is_retried_flagged_and_kept() {
     let mut r = Rig::signed_in();
     r.faults(Faults { lose_reply: ALWAYS, ..Default::default() });
-    assert_eq!(sale(&mut r, 800).unwrap_err().kind, ErrorKind::Network);
+    assert_eq!(r.sale("default", 800).unwrap_err().kind, ErrorKind::Network);
     let p = r.engine.store().pending_reversals().unwrap();
     assert_eq!(p.len(), 1);
     assert_eq!(p[0].reason, "98");
@@ -84,7 +77,7 @@ fn a_reversal_that_cannot_be_delivered_is_retried_flagged_and_kept() {
     assert_eq!(p.tries, 3);
     r.clear_faults();
     // A flagged reversal is not dropped: a sale goes on, Flush delivers it.
-    assert!(sale(&mut r, 100).unwrap().approved);
+    assert!(r.sale("default", 100).unwrap().approved);
     assert_eq!(r.engine.store().pending_reversals().unwrap().len(), 1);
     let f = r.engine.flush().unwrap();
     assert_eq!(f.reversals, 0);
@@ -95,20 +88,20 @@ fn a_reversal_that_cannot_be_delivered_is_retried_flagged_and_kept() {
 fn a_host_decline_by_response_code_fault_is_a_result_and_a_system_code_an_error() {
     let mut r = Rig::signed_in();
     r.faults(Faults { response_code: Some("05".into()), response_code_count: 1, response_code_for: Some(Exchange::Sale), ..Default::default() });
-    let d = sale(&mut r, 100).unwrap();
+    let d = r.sale("default", 100).unwrap();
     assert_eq!((d.approved, d.response_code.as_str()), (false, "05"));
     r.faults(Faults { response_code: Some("96".into()), response_code_count: 1, response_code_for: Some(Exchange::Sale), ..Default::default() });
-    let e = sale(&mut r, 100).unwrap_err();
+    let e = r.sale("default", 100).unwrap_err();
     assert_eq!((e.kind, e.code.as_deref()), (ErrorKind::Host, Some("96")));
     assert_eq!(last_sale(&r).state, EntryState::Declined);
     // 98 (issuer timeout): the terminal reverses.
     r.faults(Faults { response_code: Some("98".into()), response_code_count: 1, response_code_for: Some(Exchange::Sale), ..Default::default() });
-    assert_eq!(sale(&mut r, 100).unwrap_err().code.as_deref(), Some("98"));
+    assert_eq!(r.sale("default", 100).unwrap_err().code.as_deref(), Some("98"));
     assert_eq!(last_sale(&r).state, EntryState::Reversed);
     // 77: batch mismatch → sign in again, then it works.
     r.faults(Faults { response_code: Some("77".into()), response_code_count: 1, response_code_for: Some(Exchange::Sale), ..Default::default() });
-    assert_eq!(sale(&mut r, 100).unwrap_err().code.as_deref(), Some("77"));
-    assert!(sale(&mut r, 100).unwrap().approved);
+    assert_eq!(r.sale("default", 100).unwrap_err().code.as_deref(), Some("77"));
+    assert!(r.sale("default", 100).unwrap().approved);
     assert_eq!(r.ledger().charged("default"), 100);
     assert!(r.engine.store().pending_reversals().unwrap().is_empty());
 }
@@ -118,7 +111,7 @@ fn the_header_asking_for_sign_in_is_obeyed() {
     let mut r = Rig::signed_in();
     let first = r.ledger().transactions.len();
     r.faults(Faults { resign: 1, ..Default::default() });
-    assert!(sale(&mut r, 100).unwrap().approved);
+    assert!(r.sale("default", 100).unwrap().approved);
     let s = r.engine.store().session().unwrap().unwrap();
     assert!(!s.signed_in_at.is_empty());
     assert!(r.ledger().transactions.len() > first);
@@ -143,11 +136,11 @@ fn a_card_that_refuses_the_second_ac_after_approval_gets_the_sale_reversed_96() 
 fn a_restart_with_a_pending_reversal_sends_it_before_the_next_sale() {
     let mut r = Rig::signed_in();
     r.faults(Faults { lose_reply: ALWAYS, ..Default::default() });
-    let _ = sale(&mut r, 700);
+    let _ = r.sale("default", 700);
     r.restart();
     r.clear_faults();
     assert_eq!(r.engine.store().pending_reversals().unwrap().len(), 1);
-    assert!(sale(&mut r, 300).unwrap().approved);
+    assert!(r.sale("default", 300).unwrap().approved);
     assert!(r.engine.store().pending_reversals().unwrap().is_empty());
     assert_eq!(r.ledger().charged("default"), 300);
     let rows = r.engine.store().batch_entries(1).unwrap();

@@ -6,7 +6,7 @@
 //! — as raw bytes/BCD, upper- and lower-case hex, and ASCII.
 
 use smartpos_proto::crypto::{Key, emv, pin_block};
-use smartpos_tests::acquirer::{self, SimConfig, SimHandle};
+use smartpos_tests::acquirer::{LocalSim, SimHandle};
 use smartpos_vcard::testdata::TestData;
 use std::path::Path;
 use std::process::Command;
@@ -126,8 +126,8 @@ fn drive(state: &Path, sim: &SimHandle, ops: &[&str], kill_at: Option<&str>) -> 
 
 #[test]
 fn database_files_and_logs_hold_no_pan_track_pin_pin_block_or_key() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let sim = rt.block_on(acquirer::start(SimConfig::local())).unwrap();
+    let local = LocalSim::start();
+    let sim = &local.h;
     let full = tempfile::tempdir().unwrap();
     let mut logs = drive(
         full.path(),

@@ -5,30 +5,19 @@
 use smartpos_proto::codec::{Message, Mti};
 use smartpos_proto::exchange::Exchange;
 use smartpos_proto::fields::{balance54, original61::Original, reserved60::Field60, settlement48::Settlement48};
+use smartpos_tests::acquirer::LocalSim;
 use smartpos_tests::acquirer::control::ControlClient;
 use smartpos_tests::acquirer::faults::{ALWAYS, Faults};
-use smartpos_tests::acquirer::{self, SimConfig, SimHandle};
 use smartpos_tests::test_terminal::{CardRead, TestTerminal};
 use smartpos_vcard::card::{VirtualCard, cid};
 use smartpos_vcard::testdata::TestData;
-
-struct Sim {
-    _rt: tokio::runtime::Runtime,
-    h: SimHandle,
-}
-
-fn sim() -> Sim {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let h = rt.block_on(acquirer::start(SimConfig::local())).unwrap();
-    Sim { _rt: rt, h }
-}
 
 fn card(label: &str) -> VirtualCard {
     let d = TestData::embedded();
     VirtualCard::new(d.card(label).unwrap(), &d.issuer.imk_ac).unwrap()
 }
 
-fn terminal(s: &Sim) -> TestTerminal {
+fn terminal(s: &LocalSim) -> TestTerminal {
     let mut t = TestTerminal::new(s.h.addr, "SP2026000123");
     assert_eq!(t.activate("483920").unwrap().0, "00");
     assert_eq!(t.sign_in().unwrap().get_str(39), Some("00"));
@@ -55,7 +44,7 @@ fn pin_of(label: &str) -> String {
 
 #[test]
 fn activation_binds_and_refuses_unknown_codes_and_serials() {
-    let s = sim();
+    let s = LocalSim::start();
     let mut t = TestTerminal::new(s.h.addr, "SP2026000123");
     assert_eq!(t.activate("000000").unwrap().0, "03");
     let (code, reply) = t.activate("483920").unwrap();
@@ -79,7 +68,7 @@ fn activation_binds_and_refuses_unknown_codes_and_serials() {
 
 #[test]
 fn sign_in_delivers_checked_keys_and_the_batch() {
-    let s = sim();
+    let s = LocalSim::start();
     let t = terminal(&s);
     assert!(t.keys.is_some());
     assert_eq!(t.batch, 1);
@@ -89,7 +78,7 @@ fn sign_in_delivers_checked_keys_and_the_batch() {
 
 #[test]
 fn balance_inquiry_reports_the_issuer_balance_and_moves_no_money() {
-    let s = sim();
+    let s = LocalSim::start();
     let mut t = terminal(&s);
     let mut c = card("default");
     let read = TestTerminal::read_card(&mut c, 0, 0x31, cid::ARQC);
@@ -102,7 +91,7 @@ fn balance_inquiry_reports_the_issuer_balance_and_moves_no_money() {
 
 #[test]
 fn a_sale_is_charged_once_and_the_card_accepts_the_arpc() {
-    let s = sim();
+    let s = LocalSim::start();
     let mut t = terminal(&s);
     let (r, _, second) = sale(&mut t, "default", 1234, Some(&pin_of("default")));
     assert_eq!(rc(&r), "00");
@@ -119,7 +108,7 @@ fn a_sale_is_charged_once_and_the_card_accepts_the_arpc() {
 
 #[test]
 fn declines_of_the_test_cards() {
-    let s = sim();
+    let s = LocalSim::start();
     let mut t = terminal(&s);
     // Insufficient funds.
     let (r, _, second) = sale(&mut t, "low-balance", 500, Some(&pin_of("low-balance")));
@@ -155,7 +144,7 @@ fn declines_of_the_test_cards() {
 
 #[test]
 fn wrong_pins_give_55_then_75_until_the_issuer_resets() {
-    let s = sim();
+    let s = LocalSim::start();
     let mut t = terminal(&s);
     let codes: Vec<String> = ["000000", "111111", "222222", "123456"].iter().map(|p| rc(&sale(&mut t, "default", 100, Some(p)).0).to_string()).collect();
     assert_eq!(codes, ["55", "55", "75", "75"]);
@@ -171,7 +160,7 @@ fn wrong_pins_give_55_then_75_until_the_issuer_resets() {
 
 #[test]
 fn void_once_with_the_exact_original() {
-    let s = sim();
+    let s = LocalSim::start();
     let mut t = terminal(&s);
     let (r, read, _) = sale(&mut t, "default", 5000, Some("123456"));
     let stan = t.stan;
@@ -199,7 +188,7 @@ fn refund(t: &mut TestTerminal, read: &CardRead, rrn: &str, orig: Original, amou
 
 #[test]
 fn refunds_partial_by_journal_or_by_rrn_and_repeats_answered_once() {
-    let s = sim();
+    let s = LocalSim::start();
     let mut t = terminal(&s);
     let (r, read, _) = sale(&mut t, "default", 10_000, Some("123456"));
     let (sale_stan, rrn, date) = (t.stan, r.get_str(37).unwrap().to_string(), r.get_str(13).unwrap().to_string());
@@ -220,7 +209,7 @@ fn refunds_partial_by_journal_or_by_rrn_and_repeats_answered_once() {
 
 #[test]
 fn offline_advices_are_charged_exactly_once_even_past_the_balance() {
-    let s = sim();
+    let s = LocalSim::start();
     let mut t = terminal(&s);
     let mut c = card("low-balance");
     let read = TestTerminal::read_card(&mut c, 40_000, 0, cid::TC);
@@ -252,7 +241,7 @@ fn reversal_of(t: &mut TestTerminal, original: &Message, reason: &str) -> Messag
 
 #[test]
 fn reversals_undo_exactly_once_and_check_the_original() {
-    let s = sim();
+    let s = LocalSim::start();
     let mut t = terminal(&s);
     let mut c = card("default");
     let read = TestTerminal::read_card(&mut c, 7000, 0, cid::ARQC);
@@ -287,7 +276,7 @@ fn reversals_undo_exactly_once_and_check_the_original() {
 
 #[test]
 fn host_system_answers_mac_keys_batch_format_and_unknown_types() {
-    let s = sim();
+    let s = LocalSim::start();
     let mut t = terminal(&s);
     // A wrong MAC: A0, itself MACed.
     let mut c = card("default");
@@ -323,7 +312,7 @@ fn host_system_answers_mac_keys_batch_format_and_unknown_types() {
 
 #[test]
 fn settlement_balanced_then_unbalanced_with_batch_upload() {
-    let s = sim();
+    let s = LocalSim::start();
     let mut t = terminal(&s);
     let (r, read, _) = sale(&mut t, "default", 1000, Some("123456"));
     let sale_stan = t.stan;
@@ -374,7 +363,7 @@ fn settlement_balanced_then_unbalanced_with_batch_upload() {
 
 #[test]
 fn faults_refuse_drop_lose_delay_bad_mac_garbage_code_and_resign() {
-    let s = sim();
+    let s = LocalSim::start();
     let mut t = terminal(&s);
     let set = |f: Faults| s.h.set_faults(f);
 

@@ -115,6 +115,22 @@ impl SimHandle {
     }
 }
 
+/// A simulator on a tokio runtime of its own, for blocking tests and tools.
+#[derive(Debug)]
+pub struct LocalSim {
+    _rt: tokio::runtime::Runtime,
+    pub h: SimHandle,
+}
+
+impl LocalSim {
+    /// Loopback, free ports, the repository's test data ([`SimConfig::local`]).
+    pub fn start() -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("tokio runtime");
+        let h = rt.block_on(start(SimConfig::local())).expect("simulator on loopback");
+        Self { _rt: rt, h }
+    }
+}
+
 /// Starts the simulator on the current tokio runtime.
 pub async fn start(cfg: SimConfig) -> std::io::Result<SimHandle> {
     let state = HostState::new(cfg.test_data).map_err(std::io::Error::other)?;
