@@ -78,6 +78,15 @@ impl TestTerminal {
 
     /// Sends bytes and reads one reply frame (raw).
     pub fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+        // A kept connection the host closed meanwhile (a network cut closes
+        // them) reads as EOF at once: connect afresh instead of writing into it.
+        let closed = |s: &TcpStream| {
+            let mut probe = [0u8; 1];
+            s.set_nonblocking(true).is_err() || matches!(s.peek(&mut probe), Ok(0)) || s.set_nonblocking(false).is_err()
+        };
+        if self.stream.as_ref().is_some_and(closed) {
+            self.stream = None;
+        }
         if self.stream.is_none() {
             let s = TcpStream::connect_timeout(&self.addr, Duration::from_secs(2))?;
             s.set_read_timeout(Some(Duration::from_secs(5)))?;
