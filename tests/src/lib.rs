@@ -8,6 +8,7 @@
 //! |---|---|
 //! | the acquirer simulator | [`acquirer`] |
 //! | independent oracles (pyiso8583, pyemv, psec, cryptography) | [`oracle`] |
+//! | a private pcscd with the vpcd driver, virtual cards plugged into it | [`pcscd`] |
 //! | a minimal hand-built terminal that tests the simulator | [`test_terminal`] |
 //! | the real engine on a real SQLite file, simulated reader and keypad, the simulator | [`rig`] |
 
@@ -15,5 +16,6 @@
 
 pub mod acquirer;
 pub mod oracle;
+pub mod pcscd;
 pub mod rig;
 pub mod test_terminal;

@@ -19,10 +19,16 @@ pub fn repo_root() -> PathBuf {
 /// is test support) with a message naming `scripts/setup` when Python or an
 /// oracle package is missing.
 pub fn run(script: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
+    run_with_env(script, args, &[], input)
+}
+
+/// [`run`] with extra environment variables (e.g. the private pcscd's socket).
+pub fn run_with_env(script: &str, args: &[&str], env: &[(&str, &std::ffi::OsStr)], input: &[u8]) -> Vec<u8> {
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let mut child = Command::new(&python)
         .arg(dir().join(script))
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

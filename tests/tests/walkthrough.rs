@@ -8,13 +8,7 @@ use std::process::Command;
 #[test]
 fn the_demo_walk_through_completes() {
     let sim = LocalSim::start();
-    let out = Command::new(env!("CARGO_BIN_EXE_pos-walkthrough"))
-        .arg("--host")
-        .arg(sim.h.addr.to_string())
-        .arg("--control")
-        .arg(sim.h.control_addr.to_string())
-        .output()
-        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pos-walkthrough")).arg("--host").arg(sim.h.addr.to_string()).arg("--control").arg(sim.h.control_addr.to_string()).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("walk-through complete"), "{stdout}");

@@ -9,6 +9,7 @@
 //! | command APDUs and status words | [`apdu`] |
 //! | the card's behaviour | [`card`] |
 //! | `test-cards.toml` (cards, merchants, issuer key) | [`testdata`] |
+//! | the card side of vpcd (a virtual card in a real pcscd) | [`vpcd`] |
 //!
 //! ```
 //! use smartpos_vcard::{card::VirtualCard, testdata::TestData};
@@ -23,3 +24,4 @@
 pub mod apdu;
 pub mod card;
 pub mod testdata;
+pub mod vpcd;

@@ -1,0 +1,74 @@
+//! Plugs a virtual card of `test-cards.toml` into a real pcscd through the
+//! vpcd driver: the card is "inserted" while this program is connected.
+//!
+//! ```text
+//! pos-vcard [--card LABEL] [--port 35963] [--host 127.0.0.1] [--t0] [--no-pse]
+//! ```
+//! Exits when the reader closes the connection (pcscd stopped) or on
+//! SIGTERM/SIGKILL (the card is pulled).
+
+use smartpos_vcard::card::{Transport, VirtualCard};
+use smartpos_vcard::testdata::TestData;
+use smartpos_vcard::vpcd;
+use std::net::TcpStream;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+fn main() -> ExitCode {
+    let mut label = "default".to_string();
+    let mut host = "127.0.0.1".to_string();
+    let mut port: u16 = 35963;
+    let mut transport = Transport::Direct;
+    let mut with_pse = true;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let value = |args: &mut dyn Iterator<Item = String>| args.next().unwrap_or_default();
+        match arg.as_str() {
+            "--card" => label = value(&mut args),
+            "--host" => host = value(&mut args),
+            "--port" => match value(&mut args).parse() {
+                Ok(p) => port = p,
+                Err(_) => return usage("--port needs a TCP port number"),
+            },
+            "--t0" => transport = Transport::T0,
+            "--no-pse" => with_pse = false,
+            other => return usage(&format!("unknown argument {other:?}")),
+        }
+    }
+    let data = TestData::embedded();
+    let Some(profile) = data.card(&label) else { return usage(&format!("no card {label:?} in test-cards.toml")) };
+    let mut card = match VirtualCard::new(profile, &data.issuer.imk_ac) {
+        Ok(c) => c,
+        Err(e) => return fail(&format!("card {label}: {e}")),
+    };
+    card.transport = transport;
+    card.with_pse = with_pse;
+    // vpcd may not listen yet when pcscd is still starting: retry briefly.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut stream = loop {
+        match TcpStream::connect((host.as_str(), port)) {
+            Ok(s) => break s,
+            Err(e) if Instant::now() >= deadline => return fail(&format!("cannot reach vpcd at {host}:{port}: {e}")),
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    eprintln!("pos-vcard: card {label:?} inserted at {host}:{port}");
+    match vpcd::serve(&mut stream, &mut card) {
+        Ok(n) => {
+            eprintln!("pos-vcard: reader closed the connection after {n} APDUs");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!("vpcd: {e}")),
+    }
+}
+
+fn usage(msg: &str) -> ExitCode {
+    eprintln!("pos-vcard: {msg}\nusage: pos-vcard [--card LABEL] [--port 35963] [--host 127.0.0.1] [--t0] [--no-pse]");
+    ExitCode::from(2)
+}
+
+fn fail(msg: &str) -> ExitCode {
+    eprintln!("pos-vcard: {msg}");
+    ExitCode::FAILURE
+}

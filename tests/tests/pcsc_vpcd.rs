@@ -1,0 +1,111 @@
+//! The virtual card in a real pcscd (private, vpcd driver), read by an
+//! independent EMV reader (pyscard + our own APDUs in Python) and by the
+//! daemon's PC/SC backend.
+
+use smartpos_hal::pcsc_reader::PcscReader;
+use smartpos_hal::{Cancel, CardReader, ReaderError};
+use smartpos_tests::oracle;
+use smartpos_tests::pcscd::{PrivatePcscd, READER_NAME};
+use smartpos_vcard::testdata::TestData;
+use std::time::Duration;
+
+const VCARD: &str = env!("CARGO_BIN_EXE_pos-vcard");
+
+fn independent_read(pcscd: &PrivatePcscd) -> serde_json::Value {
+    let (var, sock) = pcscd.client_env();
+    let out = oracle::run_with_env("pcsc_emv_read.py", &["Virtual PCD 00 00"], &[(var, sock.as_os_str())], b"");
+    serde_json::from_slice(&out).expect("reader printed JSON")
+}
+
+#[test]
+fn an_independent_emv_reader_sees_application_pan_and_expiry() {
+    let pcscd = PrivatePcscd::start(36110);
+    let data = TestData::embedded();
+    for (label, extra) in [("default", &[][..]), ("low-balance", &["--t0", "--no-pse"][..])] {
+        let profile = data.card(label).expect("card");
+        let _card = pcscd.insert(VCARD, label, extra);
+        let seen = independent_read(&pcscd);
+        assert_eq!(seen["aid"], profile.aid.to_uppercase(), "{label}: {seen}");
+        assert_eq!(seen["label"], profile.app_label, "{label}");
+        assert_eq!(seen["pan"], profile.pan, "{label}");
+        assert_eq!(seen["expiry"], format!("{}31", profile.expiry), "{label}");
+    }
+}
+
+#[test]
+fn the_pcsc_backend_follows_cards_pcscd_restarts_and_cancel() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = std::process::Command::new(std::env::current_exe().expect("exe"))
+        .args(["--exact", "pcsc_backend_scenario", "--nocapture", "--include-ignored", "--test-threads", "1"])
+        .env("PCSCLITE_CSOCK_NAME", dir.path().join("pcscd.comm"))
+        .env("POS_PCSCD_DIR", dir.path())
+        .output()
+        .expect("child test");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("1 passed"), "child scenario failed:\n{text}");
+}
+
+/// Runs in a child process that has the private pcscd's socket in its
+/// environment (libpcsclite reads it; a test may not change its own
+/// environment), started by the test above.
+#[test]
+#[ignore = "runs inside the_pcsc_backend_follows_cards_pcscd_restarts_and_cancel"]
+fn pcsc_backend_scenario() {
+    let dir = std::env::var("POS_PCSCD_DIR").expect("run through the_pcsc_backend_follows_cards_pcscd_restarts_and_cancel");
+    let mut pcscd = PrivatePcscd::start_in(std::path::Path::new(&dir), 36120);
+    let mut reader = PcscReader::new("virtual pcd 00 00");
+    let never = Cancel::new();
+    let select_pse = b"\x00\xA4\x04\x00\x0E1PAY.SYS.DDF01\x00";
+
+    // No card: the wait ends in a timeout, the reader is found and named.
+    assert_eq!(reader.wait_card(Duration::from_millis(300), &never), Err(ReaderError::Timeout));
+    assert_eq!(reader.info().name, READER_NAME);
+    assert_eq!(reader.card_present(), Ok(false));
+
+    // A card: ATR, an APDU, then pulled mid-transaction.
+    let mut card = pcscd.insert(VCARD, "default", &[]);
+    let atr = reader.wait_card(Duration::from_secs(10), &never).expect("card");
+    assert_eq!(atr, smartpos_vcard::card::ATR);
+    assert_eq!(reader.card_present(), Ok(true));
+    let fci = reader.transmit(select_pse).expect("select");
+    assert_eq!(fci[fci.len() - 2..], [0x90, 0x00]);
+    card.pull();
+    let after_pull = (0..50).find_map(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        reader.transmit(select_pse).err()
+    });
+    assert_eq!(after_pull, Some(ReaderError::CardRemoved));
+    assert_eq!(reader.card_present(), Ok(false));
+
+    // pcscd dies mid-session: the stale handle is reported, then the
+    // backend re-establishes its context and reads the next card.
+    let _card = pcscd.insert(VCARD, "default", &[]);
+    reader.wait_card(Duration::from_secs(10), &never).expect("card");
+    pcscd.restart();
+    let stale = reader.transmit(select_pse).expect_err("pcscd was restarted");
+    assert!(matches!(stale, ReaderError::NoReader(_) | ReaderError::CardRemoved), "{stale:?}");
+    let _card = pcscd.insert(VCARD, "default", &[]);
+    reader.wait_card(Duration::from_secs(10), &never).expect("card after the restart");
+    let fci = reader.transmit(select_pse).expect("select after the restart");
+    assert_eq!(fci[fci.len() - 2..], [0x90, 0x00]);
+
+    // pcscd gone for good: a device error naming the problem, not a hang.
+    pcscd.stop();
+    match reader.wait_card(Duration::from_millis(600), &never) {
+        Err(ReaderError::NoReader(why)) => assert!(why.contains("pcscd") || why.contains("reader"), "{why}"),
+        other => panic!("expected NoReader, got {other:?}"),
+    }
+
+    // Cancel from another thread ends a wait early.
+    pcscd.restart();
+    let cancel = Cancel::new();
+    let raiser = cancel.clone();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        raiser.cancel();
+    });
+    let started = std::time::Instant::now();
+    assert_eq!(reader.wait_card(Duration::from_secs(30), &cancel), Err(ReaderError::Cancelled));
+    assert!(started.elapsed() < Duration::from_secs(30));
+    t.join().expect("thread");
+}
