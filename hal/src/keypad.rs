@@ -19,6 +19,8 @@ pub enum KeyPress {
     Cancel,
     /// `#`.
     Enter,
+    /// `F1`…: function keys, for the apps; PIN entry ignores them.
+    Function(u8),
 }
 
 impl std::fmt::Debug for KeyPress {
@@ -29,6 +31,7 @@ impl std::fmt::Debug for KeyPress {
             KeyPress::Clear => "Clear",
             KeyPress::Cancel => "Cancel",
             KeyPress::Enter => "Enter",
+            KeyPress::Function(_) => "Function",
         })
     }
 }
@@ -127,7 +130,7 @@ impl<K: KeySource> PinPad for KeypadPinPad<K> {
                     return pin_block::encrypt_format0(pik, &pin, pan.as_bytes()).map_err(|e| PinError::Block(e.to_string()));
                 }
                 // Too short: ignored, as a PIN pad beeps and waits.
-                Some(KeyPress::Enter) => {}
+                Some(KeyPress::Enter | KeyPress::Function(_)) => {}
             }
         }
     }

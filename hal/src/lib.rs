@@ -18,6 +18,7 @@
 
 pub mod cancel;
 pub mod keypad;
+pub mod matrix;
 pub mod pcsc_reader;
 pub mod reader;
 #[cfg(feature = "simulator")]
