@@ -19,6 +19,7 @@
 pub mod cancel;
 pub mod keypad;
 pub mod matrix;
+pub mod modem;
 pub mod pcsc_reader;
 pub mod reader;
 #[cfg(feature = "simulator")]

@@ -7,6 +7,8 @@
 //! | concept | module |
 //! |---|---|
 //! | the acquirer simulator | [`acquirer`] |
+//! | a private dbus-daemon per test | [`dbus`] |
+//! | ModemManager stand-in (python-dbusmock, extended per MM's XML) | [`mm_standin`] |
 //! | independent oracles (pyiso8583, pyemv, psec, cryptography) | [`oracle`] |
 //! | a private pcscd with the vpcd driver, virtual cards plugged into it | [`pcscd`] |
 //! | a minimal hand-built terminal that tests the simulator | [`test_terminal`] |
@@ -15,6 +17,8 @@
 #![forbid(unsafe_code)]
 
 pub mod acquirer;
+pub mod dbus;
+pub mod mm_standin;
 pub mod oracle;
 pub mod pcscd;
 pub mod rig;

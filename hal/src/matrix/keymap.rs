@@ -37,7 +37,12 @@ impl KeyMap {
         let keys: Vec<Vec<MatrixKey>> = rows
             .iter()
             .enumerate()
-            .map(|(r, row)| row.as_ref().split_whitespace().map(|k| parse_key(k).ok_or_else(|| KeypadError::Device(format!("key map row {}: unknown key {k:?} (use 0-9, *, #, F1-F9 or -)", r + 1)))).collect())
+            .map(|(r, row)| {
+                row.as_ref()
+                    .split_whitespace()
+                    .map(|k| parse_key(k).ok_or_else(|| KeypadError::Device(format!("key map row {}: unknown key {k:?} (use 0-9, *, #, F1-F9 or -)", r + 1))))
+                    .collect()
+            })
             .collect::<Result<_, _>>()?;
         let width = keys.first().map_or(0, Vec::len);
         if keys.is_empty() || width == 0 || keys.iter().any(|r| r.len() != width) {

@@ -15,10 +15,10 @@
 //! The scanner sits on [`MatrixPins`], so it is tested without a Pi against
 //! a model of a bouncing, ghosting matrix; [`rppal_pins`] is the real one.
 
-pub mod keymap;
-pub mod rppal_pins;
 #[cfg(test)]
 mod fake;
+pub mod keymap;
+pub mod rppal_pins;
 #[cfg(test)]
 mod tests;
 
@@ -71,7 +71,11 @@ impl Default for Timing {
 enum Held {
     Nothing,
     /// A key is down since `since`; `reported` once its press was given out.
-    Key { key: MatrixKey, since: Duration, reported: bool },
+    Key {
+        key: MatrixKey,
+        since: Duration,
+        reported: bool,
+    },
     /// Several keys (or a ghost): wait until everything is let go.
     Confused,
 }

@@ -32,7 +32,8 @@ fn drain(kp: &mut MatrixKeypad<FakeMatrix>, total: Duration) -> Vec<KeyPress> {
 #[test]
 fn the_model_bounces_with_several_edges_per_press() {
     let p = press("5", 100, 200);
-    let edges = (0..(p.bounce.as_micros() as u64)).step_by(50).map(|us| FakeMatrix::new(4, 4, vec![p]).columns_low_at(p.down + Duration::from_micros(us), Rows::All)).collect::<Vec<_>>();
+    let edges =
+        (0..(p.bounce.as_micros() as u64)).step_by(50).map(|us| FakeMatrix::new(4, 4, vec![p]).columns_low_at(p.down + Duration::from_micros(us), Rows::All)).collect::<Vec<_>>();
     let changes = edges.windows(2).filter(|w| w[0] != w[1]).count();
     assert!(changes >= 4, "the model must chatter: {changes} changes");
 }

@@ -3,7 +3,9 @@
 //! keypad fed by a channel. Compiled only with the `simulator` feature.
 
 mod keys;
+mod modem;
 mod slot;
 
 pub use keys::{SimKeypad, SimKeys};
+pub use modem::SimModem;
 pub use slot::{CardSlot, SimReader};
