@@ -20,6 +20,8 @@ pub struct Config {
     pub emv: Emv,
     pub offline: Offline,
     pub retries: Retries,
+    pub hardware: Hardware,
+    pub simulator: Simulator,
 }
 
 /// Identity and money settings of the terminal.
@@ -168,6 +170,60 @@ impl Default for Retries {
     }
 }
 
+/// Which backend drives each device, and their settings (`hal/README.md`
+/// has the wiring).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Hardware {
+    /// `pcsc` or `sim`.
+    pub reader: String,
+    /// The first PC/SC reader whose name contains this (ignoring case); empty: the first reader.
+    pub reader_name: String,
+    /// `rppal` (GPIO matrix) or `sim`.
+    pub keypad: String,
+    /// BCM GPIO numbers of the rows (driven) and columns (read, pulled up).
+    pub keypad_rows: Vec<u8>,
+    pub keypad_columns: Vec<u8>,
+    /// One string per row, keys separated by spaces: `0`-`9`, `*`, `#`, `F1`-`F9`, `-`.
+    pub keypad_map: Vec<String>,
+    pub keypad_debounce_ms: u64,
+    /// Holding `*` this long cancels (short: clears the digits).
+    pub keypad_long_press_ms: u64,
+    /// `modemmanager`, `none` or `sim`.
+    pub modem: String,
+    /// APN for the data bearer, brought up when the host is unreachable.
+    pub apn: String,
+    /// Fallback re-read of the modem's status (changes are followed by signal too).
+    pub modem_poll_secs: u64,
+}
+
+impl Default for Hardware {
+    fn default() -> Self {
+        Self {
+            reader: "pcsc".into(),
+            reader_name: String::new(),
+            keypad: "rppal".into(),
+            keypad_rows: vec![5, 6, 13, 19],
+            keypad_columns: vec![12, 16, 20, 21],
+            keypad_map: ["1 2 3 F1", "4 5 6 F2", "7 8 9 F3", "* 0 # F4"].map(String::from).to_vec(),
+            keypad_debounce_ms: 20,
+            keypad_long_press_ms: 1_000,
+            modem: "modemmanager".into(),
+            apn: "cmnet".into(),
+            modem_poll_secs: 30,
+        }
+    }
+}
+
+/// The D-Bus `Simulator` interface (only in builds with the `simulator` feature).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Simulator {
+    /// Serve `Simulator` on the system bus too (test images only; on a
+    /// session or private bus it is always served).
+    pub on_system_bus: bool,
+}
+
 /// A configuration that cannot be used, naming the key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -235,6 +291,25 @@ impl Config {
         }
         if self.timeouts.connect_ms == 0 || self.timeouts.response_ms == 0 || self.timeouts.card_ms == 0 || self.timeouts.pin_ms == 0 {
             return Err(bad("timeouts", "timeouts must be above 0"));
+        }
+        let hw = &self.hardware;
+        for (key, value, allowed) in [
+            ("hardware.reader", &hw.reader, &["pcsc", "sim"][..]),
+            ("hardware.keypad", &hw.keypad, &["rppal", "sim"][..]),
+            ("hardware.modem", &hw.modem, &["modemmanager", "none", "sim"][..]),
+        ] {
+            if !allowed.contains(&value.as_str()) {
+                return Err(bad(key, format!("{value:?} is not one of {}", allowed.join(", "))));
+            }
+        }
+        if hw.keypad_map.len() != hw.keypad_rows.len() || hw.keypad_map.iter().any(|r| r.split_whitespace().count() != hw.keypad_columns.len()) {
+            return Err(bad("hardware.keypad_map", "needs one row per keypad_rows pin, one key per keypad_columns pin"));
+        }
+        if hw.keypad_rows.iter().chain(&hw.keypad_columns).any(|&p| p > 53) {
+            return Err(bad("hardware.keypad_rows", "GPIO numbers are 0-53"));
+        }
+        if hw.keypad_debounce_ms == 0 || hw.keypad_long_press_ms <= hw.keypad_debounce_ms || hw.modem_poll_secs == 0 {
+            return Err(bad("hardware.keypad_debounce_ms", "debounce above 0, long press above debounce, modem_poll_secs above 0"));
         }
         let f = &self.dialect.framing;
         if !(64..=65_535).contains(&f.max_frame_len) {

@@ -118,7 +118,7 @@ impl Engine {
         Store::finish_entry(&tx, journal_id, state, &Outcome { response_code: &rc, rrn: &rrn, auth_code: &auth, host_date: &host_date }, &now)?;
         tx.commit().map_err(StoreError::from)?;
         failpoint::hit("advice.forward-mark.after");
-        tracing::info!(journal_id, code = %code, "advice answered");
+        tracing::info!(journal_id, response_code = %code, "advice answered");
         Ok(Delivery::Answered { code, rrn, host_date })
     }
 }

@@ -81,6 +81,17 @@ impl std::fmt::Debug for Devices {
     }
 }
 
+/// The reader and keypad as [`Engine::hardware_check`] found them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HardwareCheck {
+    pub reader_backend: &'static str,
+    pub reader_name: String,
+    pub reader_present: bool,
+    pub card_present: bool,
+    pub reader_problem: Option<String>,
+    pub keypad_ok: bool,
+}
+
 /// What a waiting person is told (the D-Bus `Progress` signal).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -217,6 +228,21 @@ impl Engine {
         self.keys.is_some()
     }
 
+    /// What the reader and keypad say now (the `Hardware` property and
+    /// diagnostics); called between operations only.
+    pub fn hardware_check(&mut self) -> HardwareCheck {
+        let card = self.dev.reader.card_present();
+        let info = self.dev.reader.info();
+        HardwareCheck {
+            reader_backend: info.backend,
+            reader_name: info.name,
+            reader_present: !matches!(card, Err(smartpos_hal::ReaderError::NoReader(_))),
+            card_present: matches!(card, Ok(true)),
+            reader_problem: card.err().map(|e| e.to_string()),
+            keypad_ok: self.dev.pinpad.ok(),
+        }
+    }
+
     /// Queue depth, amount and age (`Queue` properties).
     pub fn queue_stats(&mut self) -> EngineResult<QueueStats> {
         let totals = match self.queue_totals {
@@ -275,7 +301,7 @@ impl Engine {
         let json = match &r {
             Ok(_) => None,
             Err(e) => {
-                tracing::warn!(kind = e.kind.name(), category = e.kind.category(), code = e.code.as_deref().unwrap_or(""), "{}", e.message);
+                tracing::warn!(kind = e.kind.name(), category = e.kind.category(), response_code = e.code.as_deref().unwrap_or(""), "{}", e.message);
                 Some(
                     serde_json::json!({
                         "category": e.kind.category(),

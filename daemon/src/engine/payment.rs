@@ -415,7 +415,7 @@ impl Engine {
         tx.commit().map_err(StoreError::from)?;
         self.queue_grew(base.amount, queued_at);
         failpoint::hit("offline.queue.after");
-        tracing::info!(stan, amount = base.amount, code = %code, "offline sale approved and queued");
+        tracing::info!(stan = %format!("{stan:06}"), amount = base.amount, response_code = %code, "offline sale approved and queued");
         base.approved = true;
         base.offline = true;
         base.stan = stan;

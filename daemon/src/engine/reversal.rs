@@ -82,7 +82,7 @@ impl Engine {
         let a = match answer {
             Ok(a) if a.macd => a,
             Ok(a) => {
-                tracing::warn!(journal_id = rev.journal_id, code = a.code(), "reversal answered without MAC; kept");
+                tracing::warn!(journal_id = rev.journal_id, response_code = a.code(), "reversal answered without MAC; kept");
                 self.resign_if_asked();
                 return Ok(Sent::Kept);
             }
@@ -106,7 +106,7 @@ impl Engine {
             }
             other => {
                 // 25/12: the host says this reversal does not match; a person must look.
-                tracing::error!(journal_id = rev.journal_id, code = other, "the host refused the reversal; kept and flagged");
+                tracing::error!(journal_id = rev.journal_id, response_code = other, "the host refused the reversal; kept and flagged");
                 if matches!(other, "25" | "12") {
                     let tx = self.store.transaction()?;
                     Store::count_reversal_try(&tx, rev.journal_id, true)?;

@@ -147,7 +147,7 @@ impl Engine {
         m.set(55, card.icc.clone());
         let a = self.exchange(Exchange::BatchUploadDetail, &m, None).map_err(WireError::into_error)?;
         if a.code() != "00" {
-            tracing::warn!(stan = sale.stan, code = a.code(), "batch upload detail not accepted");
+            tracing::warn!(stan = %format!("{:06}", sale.stan), response_code = a.code(), "batch upload detail not accepted");
         }
         Ok(())
     }

@@ -180,7 +180,7 @@ impl Engine {
             self.dev.link.close();
         }
         if let Ok(a) = &answer {
-            tracing::info!(exchange = ?ex, stan = msg.get_str(11).unwrap_or(""), code = a.code(), mac = a.macd, "reply");
+            tracing::info!(exchange = ?ex, stan = msg.get_str(11).unwrap_or(""), response_code = a.code(), mac = a.macd, "reply");
         }
         answer
     }

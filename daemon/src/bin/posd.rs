@@ -1,0 +1,71 @@
+//! `posd`: the smartpos terminal daemon. See `docs/configuration.md` for
+//! the file, `docs/dbus-api.md` for the API.
+
+use clap::Parser;
+use posd::service::{self, Bus, Options};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "posd", version, about = "The smartpos payment terminal daemon")]
+struct Args {
+    /// Configuration file.
+    #[arg(long, default_value = "/etc/posd/posd.toml")]
+    config: PathBuf,
+    /// Serve on the session bus (development).
+    #[arg(long, conflicts_with = "bus")]
+    session: bool,
+    /// Serve on the bus at this address (development, tests).
+    #[arg(long, value_name = "ADDRESS")]
+    bus: Option<String>,
+    /// Where ModemManager is, when not on the system bus (tests).
+    #[arg(long, value_name = "ADDRESS")]
+    modem_bus: Option<String>,
+    /// Overrides terminal.state_dir.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// Log level when RUST_LOG is not set (error, warn, info, debug).
+    #[arg(long, default_value = "info")]
+    log: String,
+    /// Check the configuration file and exit.
+    #[arg(long)]
+    check_config: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    service::logging::init(&args.log);
+    if args.check_config {
+        return match service::load_config(&args.config) {
+            Ok(_) => {
+                println!("{}: ok", args.config.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("posd: {e}");
+                ExitCode::from(78) // EX_CONFIG
+            }
+        };
+    }
+    let bus = match (args.session, args.bus) {
+        (true, _) => Bus::Session,
+        (false, Some(a)) => Bus::Address(a),
+        (false, None) => Bus::System,
+    };
+    let opts = Options { config: args.config, bus, modem_bus: args.modem_bus, state_dir: args.state_dir };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("posd: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(service::run(opts)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("posd: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! `a{sv}` dictionaries, the shape of every D-Bus result (keys can be
+//! added later without breaking callers), and the engine's results in it.
+
+use crate::engine::{BindResult, FlushResult, SettleResult, SignInResult, TxnResult};
+use std::collections::HashMap;
+use zbus::zvariant::{OwnedValue, Str};
+
+pub type Dict = HashMap<String, OwnedValue>;
+
+/// Builds a [`Dict`] key by key.
+#[derive(Debug, Default)]
+pub struct DictBuilder(Dict);
+
+impl DictBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn s(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.0.insert(key.into(), OwnedValue::from(Str::from(value.into())));
+        self
+    }
+    pub fn u(mut self, key: &str, value: u32) -> Self {
+        self.0.insert(key.into(), OwnedValue::from(value));
+        self
+    }
+    pub fn t(mut self, key: &str, value: u64) -> Self {
+        self.0.insert(key.into(), OwnedValue::from(value));
+        self
+    }
+    pub fn x(mut self, key: &str, value: i64) -> Self {
+        self.0.insert(key.into(), OwnedValue::from(value));
+        self
+    }
+    pub fn b(mut self, key: &str, value: bool) -> Self {
+        self.0.insert(key.into(), OwnedValue::from(value));
+        self
+    }
+    pub fn build(self) -> Dict {
+        self.0
+    }
+}
+
+/// The result keys of `dbus-api.md` (plus `balance` for `Balance`).
+pub fn txn(r: &TxnResult) -> Dict {
+    let d = DictBuilder::new()
+        .b("approved", r.approved)
+        .b("offline", r.offline)
+        .s("response_code", &r.response_code)
+        .s("message", &r.message)
+        .u("stan", r.stan)
+        .u("batch", r.batch)
+        .s("rrn", &r.rrn)
+        .s("auth_code", &r.auth_code)
+        .t("amount", r.amount)
+        .s("masked_pan", &r.masked_pan)
+        .s("aid", &r.aid)
+        .s("app_label", &r.app_label)
+        .s("entry_mode", &r.entry_mode)
+        .s("time", &r.time)
+        .s("reference", &r.reference);
+    match r.balance {
+        Some(b) => d.x("balance", b).build(),
+        None => d.build(),
+    }
+}
+
+pub fn bind(r: &BindResult) -> Dict {
+    DictBuilder::new()
+        .s("terminal_id", &r.terminal_id)
+        .s("merchant_id", &r.merchant_id)
+        .s("merchant_name", &r.merchant_name)
+        .t("deposit_amount", r.deposit_amount)
+        .s("deposit_status", deposit_status_word(&r.deposit_status))
+        .build()
+}
+
+pub fn sign_in(r: &SignInResult) -> Dict {
+    DictBuilder::new().u("batch", r.batch).s("signed_in_at", &r.signed_in_at).s("host_time", &r.host_time).build()
+}
+
+pub fn settle(r: &SettleResult) -> Dict {
+    DictBuilder::new()
+        .u("batch", r.batch)
+        .b("balanced", r.balanced)
+        .u("debit_count", r.debit_count)
+        .t("debit_amount", r.debit_amount)
+        .u("credit_count", r.credit_count)
+        .t("credit_amount", r.credit_amount)
+        .u("uploaded", r.uploaded)
+        .build()
+}
+
+pub fn flush(r: &FlushResult) -> Dict {
+    DictBuilder::new().u("forwarded", r.forwarded).u("remaining", r.remaining).u("declined", r.declined).u("reversals", r.reversals).build()
+}
+
+/// A deposit status letter of the activation reply as a word.
+pub fn deposit_status_word(letter: &str) -> &'static str {
+    match letter {
+        "U" => "unpaid",
+        "P" => "paid",
+        "R" => "refunded",
+        "W" => "waived",
+        "" => "",
+        _ => "unknown",
+    }
+}

@@ -1,0 +1,35 @@
+//! `org.smartpos.Pos1.Hardware`: what the reader, keypad and modem say.
+
+use super::dict::{Dict, DictBuilder};
+use super::shared::Shared;
+
+#[derive(Debug)]
+pub struct HardwareIface(pub Shared);
+
+#[zbus::interface(name = "org.smartpos.Pos1.Hardware")]
+impl HardwareIface {
+    #[zbus(property)]
+    async fn card_reader(&self) -> Dict {
+        let h = self.0.snap().hardware;
+        DictBuilder::new().s("backend", h.reader_backend).s("name", h.reader_name).b("present", h.reader_present).b("card_present", h.card_present).build()
+    }
+
+    #[zbus(property)]
+    async fn keypad(&self) -> Dict {
+        DictBuilder::new().s("backend", self.0.keypad_backend).b("ok", self.0.snap().hardware.keypad_ok).build()
+    }
+
+    #[zbus(property)]
+    async fn modem(&self) -> Dict {
+        let m = self.0.modem_status.borrow().clone();
+        DictBuilder::new()
+            .s("backend", m.backend)
+            .s("state", m.state)
+            .s("registration", m.registration)
+            .s("operator", m.operator)
+            .s("technology", m.technology)
+            .u("signal", m.signal)
+            .s("location", m.location.map(|l| l.display()).unwrap_or_default())
+            .build()
+    }
+}

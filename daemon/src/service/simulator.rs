@@ -1,0 +1,82 @@
+//! `org.smartpos.Pos1.Simulator`: the simulated hardware's knobs, for the
+//! demo, development and tests. Compiled only with the `simulator`
+//! feature; on the system bus served only when the configuration says so
+//! (`[simulator] on_system_bus`, the test image), else every call is
+//! refused with `AccessDenied`.
+
+use super::error::PosError;
+use super::shared::Shared;
+use smartpos_vcard::card::VirtualCard;
+use smartpos_vcard::testdata::TestData;
+use std::sync::atomic::Ordering;
+
+#[derive(Debug)]
+pub struct SimulatorIface(pub Shared);
+
+impl SimulatorIface {
+    fn allowed(&self) -> Result<(), PosError> {
+        if self.0.system_bus && !self.0.cfg.simulator.on_system_bus {
+            return Err(PosError::AccessDenied("The simulator is not served on the system bus. Use a development bus, or set [simulator] on_system_bus in a test image.".into()));
+        }
+        Ok(())
+    }
+
+    fn not_simulated(what: &str) -> PosError {
+        PosError::Device(format!("The {what} is real hardware, not simulated. Set hardware.{what} = \"sim\" in posd.toml to use the simulator."))
+    }
+}
+
+#[zbus::interface(name = "org.smartpos.Pos1.Simulator")]
+impl SimulatorIface {
+    async fn insert_card(&self, label: String) -> Result<(), PosError> {
+        self.allowed()?;
+        let slot = self.0.sim.slot.as_ref().ok_or_else(|| Self::not_simulated("reader"))?;
+        let data = TestData::embedded();
+        let profile = data.card(&label).ok_or_else(|| {
+            let labels: Vec<&str> = data.cards.iter().map(|c| c.label.as_str()).collect();
+            PosError::invalid(&format!("There is no test card {label:?}. Use one of {}.", labels.join(", ")))
+        })?;
+        let card = VirtualCard::new(profile, &data.issuer.imk_ac).map_err(|e| PosError::Device(format!("The test card cannot be made: {e}. Check test-cards.toml.")))?;
+        slot.insert(card);
+        self.0.worker.background(super::worker::Job::Refresh);
+        Ok(())
+    }
+
+    async fn remove_card(&self) -> Result<(), PosError> {
+        self.allowed()?;
+        self.0.sim.slot.as_ref().ok_or_else(|| Self::not_simulated("reader"))?.remove();
+        self.0.worker.background(super::worker::Job::Refresh);
+        Ok(())
+    }
+
+    async fn press_keys(&self, keys: String) -> Result<(), PosError> {
+        self.allowed()?;
+        let pad = self.0.sim.keys.as_ref().ok_or_else(|| Self::not_simulated("keypad"))?;
+        if keys.is_empty() || keys.len() > 32 || !keys.bytes().all(|c| c.is_ascii_digit() || c == b'#' || c == b'*') {
+            return Err(PosError::invalid("Keys are 1 to 32 of 0-9, # (enter) and * (clear/cancel). Send only those."));
+        }
+        pad.press(&keys).map_err(|c| PosError::invalid(&format!("Key {c:?} is not on the keypad. Send only 0-9, # and *.")))
+    }
+
+    async fn set_host_reachable(&self, reachable: bool) -> Result<(), PosError> {
+        self.allowed()?;
+        self.0.host_reachable.store(reachable, Ordering::SeqCst);
+        tracing::info!(reachable, "simulator: network path to the host {}", if reachable { "restored" } else { "cut" });
+        Ok(())
+    }
+
+    async fn set_signal(&self, percent: u32) -> Result<(), PosError> {
+        self.allowed()?;
+        if percent > 100 {
+            return Err(PosError::invalid("Signal is a percentage. Send 0 to 100."));
+        }
+        self.0.sim.modem.as_ref().ok_or_else(|| Self::not_simulated("modem"))?.set_signal(percent);
+        Ok(())
+    }
+
+    async fn set_modem_state(&self, state: String) -> Result<(), PosError> {
+        self.allowed()?;
+        let modem = self.0.sim.modem.as_ref().ok_or_else(|| Self::not_simulated("modem"))?;
+        modem.set_state(&state).map_err(|e| PosError::invalid(&format!("{e}.")))
+    }
+}
