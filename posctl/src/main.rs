@@ -1,0 +1,368 @@
+//! `posctl`: the command line a field engineer uses over SSH. Every command
+//! is one or two calls to posd's D-Bus API; human output by default,
+//! `--json` for scripts.
+//!
+//! Exit codes: 0 done (approved), 1 declined, 2 usage, 3 the daemon
+//! refused (a named error: not bound, network, host…), 4 posd or the bus
+//! cannot be reached.
+
+#![forbid(unsafe_code)]
+
+mod client;
+mod progress;
+mod render;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use client::{CallError, Client};
+use serde_json::{Map, Value as Json, json};
+use std::collections::HashMap;
+use std::process::ExitCode;
+use zbus::zvariant::Value;
+
+const DECLINED: u8 = 1;
+const REFUSED: u8 = 3;
+const UNREACHABLE: u8 = 4;
+
+#[derive(Debug, Clone)]
+pub enum BusArg {
+    System,
+    Session,
+    Address(String),
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "posctl",
+    version,
+    about = "Control and inspect the smartpos terminal daemon (posd)",
+    after_help = "Amounts are in yuan (12.34). Exit codes: 0 done/approved, 1 declined, 2 usage, 3 refused by posd (the message says why and what to do), 4 posd not reachable."
+)]
+struct Cli {
+    /// Print what posd returned as JSON (amounts in fen).
+    #[arg(long, global = true)]
+    json: bool,
+    /// Use the session bus.
+    #[arg(long, global = true, conflicts_with = "bus")]
+    session: bool,
+    /// Use the bus at this address.
+    #[arg(long, global = true, value_name = "ADDRESS")]
+    bus: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The terminal's status page.
+    Status,
+    /// Activate the terminal with the code from the acquirer.
+    Bind { code: String },
+    /// Forget the binding and all keys.
+    Unbind,
+    /// Sign in (fetch working keys).
+    SignIn,
+    SignOut,
+    /// Take a payment: waits for the card and the PIN.
+    Sale {
+        /// Amount in yuan, e.g. 12.34.
+        amount: String,
+        /// Refuse to approve offline when the host is unreachable.
+        #[arg(long)]
+        no_offline: bool,
+        /// Your own id for the sale, stored and returned.
+        #[arg(long)]
+        reference: Option<String>,
+    },
+    /// Void a sale of the current batch by its STAN.
+    Void { stan: u32 },
+    /// Refund a sale of an earlier batch.
+    Refund {
+        amount: String,
+        /// The original sale's RRN (12 digits).
+        rrn: String,
+        /// The original sale's date, MMDD.
+        date: String,
+        #[arg(long)]
+        batch: Option<u32>,
+        #[arg(long)]
+        stan: Option<u32>,
+    },
+    /// Ask the card's balance.
+    Balance,
+    /// Settle the batch.
+    Settle,
+    /// The offline queue.
+    Queue {
+        #[command(subcommand)]
+        action: Option<QueueAction>,
+    },
+    /// Check network, device, host, binding and operator, with remedies.
+    Diagnose,
+    /// Follow posd's signals live (Ctrl-C to stop).
+    Monitor,
+    /// Abort the running payment (before it reaches the host).
+    Cancel,
+    /// Drive the simulated hardware (development builds).
+    Sim {
+        #[command(subcommand)]
+        action: SimAction,
+    },
+    /// Print shell completions.
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Subcommand)]
+enum QueueAction {
+    /// List what waits to be forwarded (masked).
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Forward now.
+    Flush,
+}
+
+#[derive(Debug, Subcommand)]
+enum SimAction {
+    /// Insert a card of test-cards.toml.
+    Insert { label: String },
+    Remove,
+    /// Press keys: digits, # enter, * clear/cancel.
+    Keys { keys: String },
+    /// Cut or restore the network path to the host.
+    Host {
+        #[arg(value_parser = ["up", "down"])]
+        state: String,
+    },
+    Signal { percent: u32 },
+    ModemState { state: String },
+}
+
+/// `12.34` / `12` yuan → fen.
+fn parse_amount(s: &str) -> Result<u64, String> {
+    let bad = || format!("{s:?} is not an amount in yuan like 12.34");
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    if whole.is_empty() || !whole.bytes().all(|c| c.is_ascii_digit()) || frac.len() > 2 || !frac.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let whole: u64 = whole.parse().map_err(|_| bad())?;
+    let frac: u64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
+    whole.checked_mul(100).and_then(|w| w.checked_add(frac)).ok_or_else(bad)
+}
+
+type Dict<'a> = HashMap<&'a str, Value<'a>>;
+
+struct Out {
+    json: bool,
+}
+
+impl Out {
+    fn print(&self, value: &Json, human: impl FnOnce(&Json) -> String) {
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+        } else {
+            print!("{}", human(value));
+        }
+    }
+}
+
+fn map(v: &Json) -> Map<String, Json> {
+    v.as_object().cloned().unwrap_or_default()
+}
+
+fn fail(out: &Out, e: CallError) -> ExitCode {
+    let (code, name, message) = match e {
+        CallError::Daemon { name, message } => (REFUSED, name, message),
+        CallError::Bus(message) => (UNREACHABLE, "Unreachable".to_string(), message),
+    };
+    if out.json {
+        println!("{}", json!({"error": {"name": name, "message": message}}));
+    } else {
+        eprintln!("error: {name}: {message}");
+    }
+    ExitCode::from(code)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = Out { json: cli.json };
+    if let Command::Completions { shell } = cli.command {
+        clap_complete::generate(shell, &mut Cli::command(), "posctl", &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
+    let bus = match (cli.session, cli.bus) {
+        (true, _) => BusArg::Session,
+        (_, Some(a)) => BusArg::Address(a),
+        _ => BusArg::System,
+    };
+    let client = match Client::connect(&bus).await {
+        Ok(c) => c,
+        Err(e) => return fail(&out, e),
+    };
+    match run(&client, &out, cli.command).await {
+        Ok(code) => code,
+        Err(e) => fail(&out, e),
+    }
+}
+
+/// A payment: follow progress while it runs; a decline exits 1.
+async fn payment<B>(client: &Client, out: &Out, method: &str, body: &B) -> Result<ExitCode, CallError>
+where
+    B: serde::Serialize + zbus::zvariant::DynamicType,
+{
+    let follower = if out.json { None } else { progress::follow(&client.conn).await };
+    let result = client.call("Payment", method, body).await;
+    progress::finish(follower);
+    let r = result?;
+    out.print(&r, |v| render::txn(&map(v)));
+    Ok(if r.get("approved").and_then(Json::as_bool).unwrap_or(false) { ExitCode::SUCCESS } else { ExitCode::from(DECLINED) })
+}
+
+async fn run(client: &Client, out: &Out, command: Command) -> Result<ExitCode, CallError> {
+    let usage = |msg: String| {
+        eprintln!("error: {msg}");
+        Ok(ExitCode::from(2))
+    };
+    match command {
+        Command::Status => {
+            let t = client.properties("Terminal").await?;
+            let q = client.properties("Queue").await?;
+            let h = client.properties("Hardware").await?;
+            let all = json!({"terminal": t, "queue": q, "hardware": h});
+            out.print(&all, |_| render::status(&t, &q, &h));
+        }
+        Command::Bind { code } => {
+            let r = client.call("Terminal", "Bind", &(code,)).await?;
+            out.print(&r, |v| format!("bound\n{}", render::dict(&map(v))));
+        }
+        Command::Unbind => {
+            client.call("Terminal", "Unbind", &()).await?;
+            out.print(&json!({}), |_| "unbound: the terminal forgot its identity and keys\n".into());
+        }
+        Command::SignIn => {
+            let r = client.call("Terminal", "SignIn", &()).await?;
+            out.print(&r, |v| format!("signed in\n{}", render::dict(&map(v))));
+        }
+        Command::SignOut => {
+            client.call("Terminal", "SignOut", &()).await?;
+            out.print(&json!({}), |_| "signed out\n".into());
+        }
+        Command::Sale { amount, no_offline, reference } => {
+            let amount = match parse_amount(&amount) {
+                Ok(a) => a,
+                Err(e) => return usage(e),
+            };
+            let mut opts: Dict<'_> = HashMap::new();
+            if no_offline {
+                opts.insert("allow_offline", Value::from(false));
+            }
+            if let Some(r) = &reference {
+                opts.insert("reference", Value::from(r.as_str()));
+            }
+            return payment(client, out, "Sale", &(amount, opts)).await;
+        }
+        Command::Void { stan } => return payment(client, out, "Void", &(stan,)).await,
+        Command::Refund { amount, rrn, date, batch, stan } => {
+            let amount = match parse_amount(&amount) {
+                Ok(a) => a,
+                Err(e) => return usage(e),
+            };
+            let mut opts: Dict<'_> = HashMap::new();
+            if let Some(b) = batch {
+                opts.insert("original_batch", Value::from(b));
+            }
+            if let Some(s) = stan {
+                opts.insert("original_stan", Value::from(s));
+            }
+            return payment(client, out, "Refund", &(amount, rrn, date, opts)).await;
+        }
+        Command::Balance => return payment(client, out, "Balance", &()).await,
+        Command::Settle => {
+            let r = client.call("Terminal", "Settle", &()).await?;
+            out.print(&r, |v| format!("settled\n{}", render::dict(&map(v))));
+        }
+        Command::Queue { action } => match action.unwrap_or(QueueAction::List { limit: 50 }) {
+            QueueAction::List { limit } => {
+                let r = client.call("Queue", "List", &(limit,)).await?;
+                out.print(&r, |v| render::queue_list(v.as_array().map(Vec::as_slice).unwrap_or_default()));
+            }
+            QueueAction::Flush => {
+                let r = client.call("Queue", "Flush", &()).await?;
+                out.print(&r, |v| format!("queue flushed\n{}", render::dict(&map(v))));
+            }
+        },
+        Command::Diagnose => {
+            let r = client.call("Terminal", "Diagnose", &()).await?;
+            out.print(&r, |v| render::diagnose(v.as_array().map(Vec::as_slice).unwrap_or_default()));
+            let failing = r.as_array().is_some_and(|rows| rows.iter().any(|row| row.get(2).and_then(Json::as_str) == Some("fail")));
+            return Ok(if failing { ExitCode::from(REFUSED) } else { ExitCode::SUCCESS });
+        }
+        Command::Monitor => monitor(client, out).await?,
+        Command::Cancel => {
+            client.call("Payment", "Cancel", &()).await?;
+            out.print(&json!({}), |_| "cancel requested\n".into());
+        }
+        Command::Sim { action } => {
+            let (method, done) = match &action {
+                SimAction::Insert { label } => (client.call("Simulator", "InsertCard", &(label,)).await, format!("card {label} inserted")),
+                SimAction::Remove => (client.call("Simulator", "RemoveCard", &()).await, "card removed".into()),
+                SimAction::Keys { keys } => (client.call("Simulator", "PressKeys", &(keys,)).await, "keys pressed".into()),
+                SimAction::Host { state } => (client.call("Simulator", "SetHostReachable", &(state == "up",)).await, format!("host path {state}")),
+                SimAction::Signal { percent } => (client.call("Simulator", "SetSignal", &(percent,)).await, format!("signal {percent}%")),
+                SimAction::ModemState { state } => (client.call("Simulator", "SetModemState", &(state,)).await, format!("modem {state}")),
+            };
+            method?;
+            out.print(&json!({}), |_| format!("{done}\n"));
+        }
+        Command::Completions { .. } => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints every signal posd emits until interrupted.
+async fn monitor(client: &Client, out: &Out) -> Result<(), CallError> {
+    use futures_util::StreamExt;
+    let rule = zbus::MatchRule::builder().msg_type(zbus::message::Type::Signal).path(client::PATH).map_err(|e| CallError::Bus(e.to_string()))?.build();
+    let mut stream = zbus::MessageStream::for_match_rule(rule, &client.conn, Some(256)).await.map_err(|e| CallError::Bus(e.to_string()))?;
+    if !out.json {
+        eprintln!("following posd's signals (Ctrl-C to stop)");
+    }
+    while let Some(Ok(msg)) = stream.next().await {
+        let header = msg.header();
+        let member = header.member().map(|m| m.to_string()).unwrap_or_default();
+        let body = msg.body();
+        let value = body.deserialize::<zbus::zvariant::Structure<'_>>().map(|s| client::to_json(&Value::Structure(s))).unwrap_or(Json::Null);
+        if out.json {
+            println!("{}", json!({"signal": member, "args": value}));
+        } else if member == "Progress" {
+            let stage = value.get(0).and_then(Json::as_str).unwrap_or("");
+            let count = value.get(1).and_then(|d| d.get("count")).and_then(Json::as_u64).unwrap_or(0);
+            println!("progress  {}", progress::describe(stage, count));
+        } else if member == "PropertiesChanged" {
+            let iface = value.get(0).and_then(Json::as_str).unwrap_or("").trim_start_matches("org.smartpos.Pos1.");
+            for (k, v) in value.get(1).and_then(Json::as_object).into_iter().flatten() {
+                println!("changed   {iface}.{k} = {v}");
+            }
+        } else {
+            println!("{member}  {value}");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_amount;
+
+    #[test]
+    fn amounts_are_yuan_with_at_most_two_decimals() {
+        assert_eq!(parse_amount("12.34"), Ok(1234));
+        assert_eq!(parse_amount("12.3"), Ok(1230));
+        assert_eq!(parse_amount("12"), Ok(1200));
+        assert_eq!(parse_amount("0.01"), Ok(1));
+        for bad in ["", ".5", "1.234", "-1", "1e3", "12,34", "99999999999999999999"] {
+            assert!(parse_amount(bad).is_err(), "{bad}");
+        }
+    }
+}

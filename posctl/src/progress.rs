@@ -1,0 +1,68 @@
+//! What a person at the terminal sees while a command waits for the card,
+//! the PIN or the host: posd's `Progress` signals as a live line on stderr
+//! (a spinner on a terminal, one line per stage otherwise). The PIN shows
+//! as stars: the daemon sends a count, never a digit.
+
+use crate::client::{PATH, iface, to_json};
+use futures_util::StreamExt;
+use std::io::{IsTerminal, Write};
+use tokio::task::JoinHandle;
+
+/// The sentence for a stage.
+pub fn describe(stage: &str, count: u64) -> String {
+    match stage {
+        "waiting-card" => "Insert the card…".into(),
+        "card-inserted" => "Card inserted.".into(),
+        "reading-card" => "Reading the card…".into(),
+        "waiting-pin" => "Cardholder: enter the PIN, then #".into(),
+        "pin-digit" => format!("PIN: {}", "*".repeat(count.min(12) as usize)),
+        "pin-entered" => "PIN entered.".into(),
+        "connecting" => "Connecting to the host…".into(),
+        "sending" | "waiting-host" => "Waiting for the host…".into(),
+        "reversing" => "Reversing the transaction with the host…".into(),
+        "completed" => "Done.".into(),
+        other => format!("{other}…"),
+    }
+}
+
+/// Starts following `Progress`; the subscription is in place when this returns.
+pub async fn follow(conn: &zbus::Connection) -> Option<JoinHandle<()>> {
+    let rule = zbus::MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .interface(iface("Payment"))
+        .ok()?
+        .member("Progress")
+        .ok()?
+        .path(PATH)
+        .ok()?
+        .build();
+    let mut stream = zbus::MessageStream::for_match_rule(rule, conn, Some(64)).await.ok()?;
+    let tty = std::io::stderr().is_terminal();
+    Some(tokio::spawn(async move {
+        let spinner = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+        let mut n = 0;
+        while let Some(Ok(msg)) = stream.next().await {
+            let Ok((stage, details)) = msg.body().deserialize::<(String, std::collections::HashMap<String, zbus::zvariant::OwnedValue>)>() else { continue };
+            let count = details.get("count").map(|v| to_json(v)).and_then(|j| j.as_u64()).unwrap_or(0);
+            let text = describe(&stage, count);
+            let mut err = std::io::stderr().lock();
+            if tty {
+                n += 1;
+                let _ = write!(err, "\r\x1b[K{} {text}", spinner.get(n % spinner.len()).copied().unwrap_or('*'));
+            } else {
+                let _ = writeln!(err, "{text}");
+            }
+            let _ = err.flush();
+        }
+    }))
+}
+
+/// Stops following and clears the live line.
+pub fn finish(handle: Option<JoinHandle<()>>) {
+    if let Some(h) = handle {
+        h.abort();
+        if std::io::stderr().is_terminal() {
+            eprint!("\r\x1b[K");
+        }
+    }
+}
