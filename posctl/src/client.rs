@@ -79,11 +79,7 @@ impl Client {
 
     /// All properties of an interface.
     pub async fn properties(&self, interface: &str) -> Result<Map<String, Json>, CallError> {
-        let reply = self
-            .conn
-            .call_method(Some(NAME), PATH, Some("org.freedesktop.DBus.Properties"), "GetAll", &(iface(interface),))
-            .await
-            .map_err(CallError::from_zbus)?;
+        let reply = self.conn.call_method(Some(NAME), PATH, Some("org.freedesktop.DBus.Properties"), "GetAll", &(iface(interface),)).await.map_err(CallError::from_zbus)?;
         let props: HashMap<String, OwnedValue> = reply.body().deserialize().map_err(|e| CallError::Bus(e.to_string()))?;
         Ok(props.into_iter().map(|(k, v)| (k, to_json(&v))).collect())
     }

@@ -56,7 +56,9 @@ enum Command {
     /// The terminal's status page.
     Status,
     /// Activate the terminal with the code from the acquirer.
-    Bind { code: String },
+    Bind {
+        code: String,
+    },
     /// Forget the binding and all keys.
     Unbind,
     /// Sign in (fetch working keys).
@@ -74,7 +76,9 @@ enum Command {
         reference: Option<String>,
     },
     /// Void a sale of the current batch by its STAN.
-    Void { stan: u32 },
+    Void {
+        stan: u32,
+    },
     /// Refund a sale of an earlier batch.
     Refund {
         amount: String,
@@ -108,7 +112,9 @@ enum Command {
         action: SimAction,
     },
     /// Print shell completions.
-    Completions { shell: clap_complete::Shell },
+    Completions {
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -125,17 +131,25 @@ enum QueueAction {
 #[derive(Debug, Subcommand)]
 enum SimAction {
     /// Insert a card of test-cards.toml.
-    Insert { label: String },
+    Insert {
+        label: String,
+    },
     Remove,
     /// Press keys: digits, # enter, * clear/cancel.
-    Keys { keys: String },
+    Keys {
+        keys: String,
+    },
     /// Cut or restore the network path to the host.
     Host {
         #[arg(value_parser = ["up", "down"])]
         state: String,
     },
-    Signal { percent: u32 },
-    ModemState { state: String },
+    Signal {
+        percent: u32,
+    },
+    ModemState {
+        state: String,
+    },
 }
 
 /// `12.34` / `12` yuan → fen.

@@ -27,24 +27,21 @@ pub fn describe(stage: &str, count: u64) -> String {
 
 /// Starts following `Progress`; the subscription is in place when this returns.
 pub async fn follow(conn: &zbus::Connection) -> Option<JoinHandle<()>> {
-    let rule = zbus::MatchRule::builder()
-        .msg_type(zbus::message::Type::Signal)
-        .interface(iface("Payment"))
-        .ok()?
-        .member("Progress")
-        .ok()?
-        .path(PATH)
-        .ok()?
-        .build();
+    let rule = zbus::MatchRule::builder().msg_type(zbus::message::Type::Signal).interface(iface("Payment")).ok()?.member("Progress").ok()?.path(PATH).ok()?.build();
     let mut stream = zbus::MessageStream::for_match_rule(rule, conn, Some(64)).await.ok()?;
     let tty = std::io::stderr().is_terminal();
     Some(tokio::spawn(async move {
         let spinner = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
         let mut n = 0;
+        let mut last = String::new();
         while let Some(Ok(msg)) = stream.next().await {
             let Ok((stage, details)) = msg.body().deserialize::<(String, std::collections::HashMap<String, zbus::zvariant::OwnedValue>)>() else { continue };
             let count = details.get("count").map(|v| to_json(v)).and_then(|j| j.as_u64()).unwrap_or(0);
             let text = describe(&stage, count);
+            if text == last {
+                continue;
+            }
+            last.clone_from(&text);
             let mut err = std::io::stderr().lock();
             if tty {
                 n += 1;

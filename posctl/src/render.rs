@@ -70,7 +70,11 @@ pub fn status(terminal: &Map<String, Json>, queue: &Map<String, Json>, hardware:
     let r = obj(hardware, "CardReader");
     let k = obj(hardware, "Keypad");
     let m = obj(hardware, "Modem");
-    let reader = if b(&r, "present") { format!("{} \"{}\", {}", s(&r, "backend"), s(&r, "name"), if b(&r, "card_present") { "card inserted" } else { "no card" }) } else { format!("{}: not found", s(&r, "backend")) };
+    let reader = if b(&r, "present") {
+        format!("{} \"{}\", {}", s(&r, "backend"), s(&r, "name"), if b(&r, "card_present") { "card inserted" } else { "no card" })
+    } else {
+        format!("{}: not found", s(&r, "backend"))
+    };
     let modem = if s(&m, "backend") == "none" {
         "none (wired network)".to_string()
     } else {
@@ -86,7 +90,10 @@ pub fn status(terminal: &Map<String, Json>, queue: &Map<String, Json>, hardware:
         p.section("Last error", &[("", "none".into())]);
     } else {
         let code = if s(&e, "code").is_empty() { String::new() } else { format!(" (code {})", s(&e, "code")) };
-        p.section("Last error", &[("category", format!("{}{code}", s(&e, "category"))), ("what", s(&e, "message").into()), ("do", s(&e, "remedy").into()), ("at", s(&e, "at").into())]);
+        p.section(
+            "Last error",
+            &[("category", format!("{}{code}", s(&e, "category"))), ("what", s(&e, "message").into()), ("do", s(&e, "remedy").into()), ("at", s(&e, "at").into())],
+        );
     }
     p.0.push_str("  ----------------------------------\n");
     p.0
@@ -126,7 +133,8 @@ pub fn dict(r: &Map<String, Json>) -> String {
     keys.into_iter()
         .map(|k| {
             let v = &r[k];
-            let shown = if k.ends_with("amount") { v.as_u64().map(money).unwrap_or_else(|| v.to_string()) } else { v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()) };
+            let shown =
+                if k.ends_with("amount") { v.as_u64().map(money).unwrap_or_else(|| v.to_string()) } else { v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()) };
             format!("  {k:>16}: {shown}\n")
         })
         .collect()

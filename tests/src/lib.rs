@@ -13,6 +13,7 @@
 //! | a private pcscd with the vpcd driver, virtual cards plugged into it | [`pcscd`] |
 //! | a minimal hand-built terminal that tests the simulator | [`test_terminal`] |
 //! | the real engine on a real SQLite file, simulated reader and keypad, the simulator | [`rig`] |
+//! | posd as a process on a private bus, driven with busctl | [`posd`] |
 
 #![forbid(unsafe_code)]
 
@@ -21,5 +22,6 @@ pub mod dbus;
 pub mod mm_standin;
 pub mod oracle;
 pub mod pcscd;
+pub mod posd;
 pub mod rig;
 pub mod test_terminal;

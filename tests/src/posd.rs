@@ -1,0 +1,226 @@
+//! posd as a process under test: a private bus, the acquirer simulator,
+//! posd with simulated hardware (or a given configuration) in a temporary
+//! state folder, and `busctl` — a D-Bus client that is not ours — to talk
+//! to it. Everything is killed when the [`PosdRig`] drops.
+
+use crate::acquirer::LocalSim;
+use crate::dbus::PrivateBus;
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A binary of the workspace next to the running test (`cargo build
+/// --workspace` puts them there; `scripts/test` builds first).
+pub fn workspace_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join(name);
+    assert!(bin.exists(), "{} is missing: run `cargo build --workspace --bins` (scripts/test does)", bin.display());
+    bin
+}
+
+pub const DEST: &str = "org.smartpos.Pos1";
+pub const PATH: &str = "/org/smartpos/Pos1";
+
+#[derive(Debug)]
+pub struct PosdRig {
+    pub sim: LocalSim,
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    child: Option<Child>,
+    // Dropped last: posd must go before its bus.
+    pub bus: PrivateBus,
+}
+
+impl PosdRig {
+    /// posd with simulated reader, keypad and modem, pointed at a fresh simulator.
+    pub fn start() -> Self {
+        Self::start_with(|_| {}, &[])
+    }
+
+    /// Edits the test configuration (a TOML table) before start; `env`
+    /// is added to posd's environment.
+    pub fn start_with(edit: impl FnOnce(&mut toml::Table), env: &[(&str, &str)]) -> Self {
+        let bus = PrivateBus::start();
+        let sim = LocalSim::start();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let text = std::fs::read_to_string(crate::oracle::repo_root().join("tests/fixtures/posd-test.toml")).expect("test config");
+        let mut cfg: toml::Table = text.parse().expect("toml");
+        cfg["terminal"]["state_dir"] = toml::Value::String(dir.path().join("state").display().to_string());
+        cfg["host"] = toml::Value::Array(vec![toml::Value::Table(toml::toml! { address = (sim.h.addr.to_string()) })]);
+        edit(&mut cfg);
+        let config = dir.path().join("posd.toml");
+        std::fs::write(&config, toml::to_string(&cfg).expect("toml")).expect("write config");
+        let mut rig = Self { sim, dir, config, child: None, bus };
+        rig.spawn(env);
+        rig
+    }
+
+    fn spawn(&mut self, env: &[(&str, &str)]) {
+        let log = std::fs::File::create(self.dir.path().join("posd.log")).expect("log");
+        let child = Command::new(workspace_bin("posd"))
+            .args(["--config", &self.config.display().to_string(), "--bus", self.bus.address(), "--log", "debug"])
+            .envs(env.iter().copied())
+            .env_remove("NOTIFY_SOCKET")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("posd");
+        self.child = Some(child);
+        if !env.iter().any(|(k, _)| *k == "NOTIFY_SOCKET") {
+            self.wait_for_name();
+        }
+    }
+
+    /// Waits until posd owns its name (it serves its objects first).
+    pub fn wait_for_name(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if self.busctl(&["call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetNameOwner", "s", DEST]).is_ok() {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("posd exited ({status}) before taking its name:\n{}", self.log());
+            }
+            assert!(Instant::now() < deadline, "posd did not take its name:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("posd.log")).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).unwrap_or(0)
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("posd running");
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("posd did not stop on SIGTERM:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `busctl --address=… --json=short ARGS`: the parsed JSON, or the error text.
+    pub fn busctl(&self, args: &[&str]) -> Result<Json, String> {
+        let out = busctl_raw(self.bus.address(), args);
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        if text.trim().is_empty() {
+            return Ok(Json::Null);
+        }
+        serde_json::from_str(&text).map_err(|e| format!("busctl printed {text:?}: {e}"))
+    }
+
+    /// Calls `org.smartpos.Pos1.IFACE.METHOD` with busctl's SIGNATURE ARGS syntax.
+    pub fn call(&self, iface: &str, method: &str, sig_and_args: &[&str]) -> Result<Json, String> {
+        let iface = format!("org.smartpos.Pos1.{iface}");
+        let mut args = vec!["--timeout=120", "call", DEST, PATH, iface.as_str(), method];
+        args.extend_from_slice(sig_and_args);
+        self.busctl(&args).map(|j| unwrap_reply(&j))
+    }
+
+    /// A property's value, as plain JSON.
+    pub fn get(&self, iface: &str, prop: &str) -> Json {
+        let iface = format!("org.smartpos.Pos1.{iface}");
+        let j = self.busctl(&["get-property", DEST, PATH, iface.as_str(), prop]).unwrap_or_else(|e| panic!("get {prop}: {e}"));
+        plain(&j)
+    }
+
+    /// Runs posctl against this posd.
+    pub fn posctl(&self, args: &[&str]) -> Output {
+        Command::new(workspace_bin("posctl")).arg("--bus").arg(self.bus.address()).args(args).output().expect("posctl")
+    }
+}
+
+impl Drop for PosdRig {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+pub fn busctl_raw(address: &str, args: &[&str]) -> Output {
+    Command::new("busctl").arg(format!("--address={address}")).arg("--json=short").args(args).output().expect("busctl (systemd)")
+}
+
+/// busctl's `{"type":…, "data":…}` wrappers removed: a reply of one value
+/// is that value; variants become their contents.
+pub fn unwrap_reply(j: &Json) -> Json {
+    match j.get("data") {
+        Some(Json::Array(items)) if items.len() == 1 => plain_typed(j.get("type").and_then(Json::as_str).unwrap_or(""), &items[0]),
+        Some(other) => other.clone(),
+        None => Json::Null,
+    }
+}
+
+fn plain(j: &Json) -> Json {
+    plain_typed(j.get("type").and_then(Json::as_str).unwrap_or(""), j.get("data").unwrap_or(&Json::Null))
+}
+
+fn plain_typed(sig: &str, data: &Json) -> Json {
+    if sig.starts_with("a{s") {
+        // a{sv}: each value is {"type","data"}.
+        if let Json::Object(m) = data {
+            return Json::Object(m.iter().map(|(k, v)| (k.clone(), if v.get("type").is_some() && v.get("data").is_some() { plain(v) } else { v.clone() })).collect());
+        }
+    }
+    if sig.starts_with("aa{sv}") {
+        if let Json::Array(items) = data {
+            return Json::Array(items.iter().map(|i| plain_typed("a{sv}", i)).collect());
+        }
+    }
+    data.clone()
+}
+
+/// Presses `pin` on the simulated keypad when posd asks for the PIN
+/// (`Progress` "waiting-pin"): keys pressed earlier are flushed by design.
+pub fn type_pin_when_asked(address: &str, pin: &str) -> std::thread::JoinHandle<Vec<(String, Json)>> {
+    let address = address.to_string();
+    let pin = pin.to_string();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async move {
+            use futures_util::StreamExt;
+            let conn = zbus::connection::Builder::address(address.as_str()).expect("address").build().await.expect("bus");
+            let rule =
+                zbus::MatchRule::builder().msg_type(zbus::message::Type::Signal).interface("org.smartpos.Pos1.Payment").expect("rule").member("Progress").expect("rule").build();
+            let mut stream = zbus::MessageStream::for_match_rule(rule, &conn, Some(64)).await.expect("subscribe");
+            let _ = ready_tx.send(());
+            let mut seen = Vec::new();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+            while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(deadline, stream.next()).await {
+                let Ok((stage, details)) = msg.body().deserialize::<(String, std::collections::HashMap<String, zbus::zvariant::OwnedValue>)>() else { continue };
+                let details_json: serde_json::Map<String, Json> = details.iter().map(|(k, v)| (k.clone(), Json::from(u32::try_from(v).ok()))).collect();
+                seen.push((stage.clone(), Json::Object(details_json)));
+                if stage == "waiting-pin" {
+                    let _ = busctl_raw(&address, &["call", DEST, PATH, "org.smartpos.Pos1.Simulator", "PressKeys", "s", &pin]);
+                }
+                if stage == "completed" {
+                    break;
+                }
+            }
+            seen
+        })
+    });
+    let _ = ready_rx.recv_timeout(Duration::from_secs(10));
+    handle
+}
