@@ -61,8 +61,8 @@ impl PosdRig {
         let log = std::fs::File::create(self.dir.path().join("posd.log")).expect("log");
         let child = Command::new(workspace_bin("posd"))
             .args(["--config", &self.config.display().to_string(), "--bus", self.bus.address(), "--log", "debug"])
-            .envs(env.iter().copied())
             .env_remove("NOTIFY_SOCKET")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)

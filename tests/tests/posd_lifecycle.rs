@@ -1,0 +1,115 @@
+//! posd as systemd sees it: `READY=1` only once the name is owned, watchdog
+//! pings, a STATUS line a person reads, SIGTERM during a payment that
+//! reached the host lets it finish; `Progress` never carries a digit; bad
+//! configuration refused with the key named.
+
+use serde_json::json;
+use smartpos_tests::posd::{DEST, PosdRig, busctl_raw, type_pin_when_asked, workspace_bin};
+use std::os::unix::net::UnixDatagram;
+use std::time::{Duration, Instant};
+
+#[test]
+fn ready_comes_only_after_the_name_is_owned_and_the_watchdog_pings() {
+    let dir = tempfile::tempdir().expect("dir");
+    let sock_path = dir.path().join("notify");
+    let sock = UnixDatagram::bind(&sock_path).expect("notify socket");
+    sock.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+    let path = sock_path.display().to_string();
+    let mut rig = PosdRig::start_with(|_| {}, &[("NOTIFY_SOCKET", &path), ("WATCHDOG_USEC", "200000")]);
+    let mut buf = [0u8; 4096];
+    let mut owner_at_ready = None;
+    let mut watchdogs = 0;
+    let mut status_lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline && (owner_at_ready.is_none() || watchdogs < 3) {
+        let n = sock.recv(&mut buf).expect("a notification");
+        let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+        for line in msg.lines() {
+            if line == "READY=1" {
+                // Ask the bus, at this very moment, who owns the name.
+                let out = busctl_raw(rig.bus.address(), &["call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetNameOwner", "s", DEST]);
+                owner_at_ready = Some(out.status.success());
+            }
+            if line == "WATCHDOG=1" {
+                watchdogs += 1;
+            }
+            if let Some(s) = line.strip_prefix("STATUS=") {
+                status_lines.push(s.to_string());
+            }
+        }
+        assert!(owner_at_ready.is_some() || watchdogs == 0, "a watchdog ping came before READY");
+    }
+    assert_eq!(owner_at_ready, Some(true), "READY=1 arrived while org.smartpos.Pos1 had no owner");
+    assert!(watchdogs >= 3, "WATCHDOG_USEC=200000 must give pings every 100 ms; saw {watchdogs}");
+    assert!(status_lines.first().is_some_and(|s| s.contains("not bound")), "{status_lines:?}");
+    rig.wait_for_name();
+    let status = rig.terminate();
+    assert!(status.success(), "SIGTERM must end posd cleanly: {status}");
+    let mut stopping = false;
+    sock.set_read_timeout(Some(Duration::from_millis(500))).expect("timeout");
+    while let Ok(n) = sock.recv(&mut buf) {
+        stopping |= String::from_utf8_lossy(&buf[..n]).lines().any(|l| l == "STOPPING=1");
+    }
+    assert!(stopping, "STOPPING=1 on SIGTERM");
+}
+
+#[test]
+fn sigterm_during_a_payment_at_the_host_lets_it_finish() {
+    let mut rig = PosdRig::start();
+    rig.call("Terminal", "Bind", &["s", "483920"]).expect("bind");
+    rig.call("Terminal", "SignIn", &[]).expect("sign in");
+    let mut faults = smartpos_tests::acquirer::faults::Faults::default();
+    faults.delay_ms = 1_000;
+    faults.delay_count = 1;
+    rig.sim.h.set_faults(faults);
+    rig.call("Simulator", "InsertCard", &["s", "default"]).expect("insert");
+    let typist = type_pin_when_asked(rig.bus.address(), "123456#");
+    let address = rig.bus.address().to_string();
+    let sale = std::thread::spawn(move || busctl_raw(&address, &["--timeout=60", "call", DEST, "/org/smartpos/Pos1", "org.smartpos.Pos1.Payment", "Sale", "ta{sv}", "777", "0"]));
+    // Wait until the request is at the host, then SIGTERM.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !rig.log().contains("request exchange=Sale") {
+        assert!(Instant::now() < deadline, "the sale never reached the host:\n{}", rig.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = rig.terminate();
+    let out = sale.join().expect("sale thread");
+    let _ = typist.join();
+    assert!(status.success(), "{status}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("\"approved\":{\"type\":\"b\",\"data\":true}"), "the sale at the host must finish: {text} {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn progress_carries_a_count_and_never_a_digit() {
+    let rig = PosdRig::start();
+    rig.call("Terminal", "Bind", &["s", "483920"]).expect("bind");
+    rig.call("Simulator", "InsertCard", &["s", "default"]).expect("insert");
+    let typist = type_pin_when_asked(rig.bus.address(), "123456#");
+    let r = rig.call("Payment", "Sale", &["ta{sv}", "100", "0"]).expect("sale");
+    assert_eq!(r["approved"], json!(true));
+    let seen = typist.join().expect("progress");
+    let stages: Vec<&str> = seen.iter().map(|(s, _)| s.as_str()).collect();
+    for want in ["waiting-card", "reading-card", "waiting-pin", "pin-digit", "pin-entered", "connecting", "completed"] {
+        assert!(stages.contains(&want), "stage {want} missing: {stages:?}");
+    }
+    let counts: Vec<_> = seen.iter().filter(|(s, _)| s == "pin-digit").map(|(_, d)| d.clone()).collect();
+    assert_eq!(counts, (1..=6).map(|n| json!({"count": n})).collect::<Vec<_>>(), "pin-digit details are the count only");
+    for (_, d) in &seen {
+        let keys: Vec<&String> = d.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+        assert!(keys.iter().all(|k| *k == "count"), "unexpected progress details {d}");
+    }
+}
+
+#[test]
+fn a_bad_configuration_is_refused_at_start_naming_the_key() {
+    let dir = tempfile::tempdir().expect("dir");
+    for (text, key) in [("[terminal]\ncurrency = \"CNY\"\n", "terminal.currency"), ("[hardware]\nreader = \"usb\"\n", "hardware.reader"), ("[terminal]\ncolour = \"red\"\n", "colour")] {
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, text).expect("write");
+        let out = std::process::Command::new(workspace_bin("posd")).args(["--check-config", "--config", &path.display().to_string()]).output().expect("posd");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(78), "{text}: {err}");
+        assert!(err.contains(key), "{text}: the message must name {key}: {err}");
+    }
+}
