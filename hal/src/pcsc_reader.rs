@@ -162,8 +162,11 @@ impl CardReader for PcscReader {
     fn wait_card(&mut self, timeout: Duration, cancel: &Cancel) -> Result<Vec<u8>, ReaderError> {
         // A card left from an earlier transaction is reset, so every
         // transaction starts from a fresh selection.
+        // A card that left meanwhile is let go without a reset: resetting a
+        // slot whose card is gone was seen to wedge vpcd's slot.
         if let Some(card) = self.card.take() {
-            let _ = card.disconnect(Disposition::ResetCard);
+            let disposition = if card.status2_owned().is_ok() { Disposition::ResetCard } else { Disposition::LeaveCard };
+            let _ = card.disconnect(disposition);
         }
         let deadline = Instant::now() + timeout;
         let mut last_problem: Option<ReaderError> = None;

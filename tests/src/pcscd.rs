@@ -123,11 +123,17 @@ impl Drop for PrivatePcscd {
 #[derive(Debug)]
 pub struct VirtualCardProcess(Option<Child>);
 
+/// vpcd polls its card about every 0.4 s; a card program that connects
+/// before vpcd noticed the previous one leave is never seen (vsmartcard
+/// 3.3). A pulled card therefore stays out this long, as a hand would.
+const PULL_SETTLE: std::time::Duration = std::time::Duration::from_millis(1200);
+
 impl VirtualCardProcess {
     pub fn pull(&mut self) {
         if let Some(mut child) = self.0.take() {
             let _ = child.kill();
             let _ = child.wait();
+            std::thread::sleep(PULL_SETTLE);
         }
     }
 }

@@ -69,6 +69,12 @@ fn pcsc_backend_scenario() {
     assert_eq!(reader.card_present(), Ok(true));
     let fci = reader.transmit(select_pse).expect("select");
     assert_eq!(fci[fci.len() - 2..], [0x90, 0x00]);
+    // Pulled after a completed exchange, another card inserted: found by the next wait.
+    card.pull();
+    let mut card = pcscd.insert(VCARD, "default", &[]);
+    reader.wait_card(Duration::from_secs(10), &never).expect("the next card after a pull");
+    let fci = reader.transmit(select_pse).expect("select");
+    assert_eq!(fci[fci.len() - 2..], [0x90, 0x00]);
     card.pull();
     let after_pull = (0..50).find_map(|_| {
         std::thread::sleep(Duration::from_millis(20));
@@ -108,4 +114,74 @@ fn pcsc_backend_scenario() {
     assert_eq!(reader.wait_card(Duration::from_secs(30), &cancel), Err(ReaderError::Cancelled));
     assert!(started.elapsed() < Duration::from_secs(30));
     t.join().expect("thread");
+}
+
+/// posd with the PC/SC backend reading the virtual card through the
+/// private pcscd; keypad and modem simulated.
+fn posd_on_pcsc(pcscd: &PrivatePcscd) -> smartpos_tests::posd::PosdRig {
+    let sock = pcscd.socket().display().to_string();
+    smartpos_tests::posd::PosdRig::start_with(
+        |cfg| {
+            let hw = cfg.get_mut("hardware").and_then(toml::Value::as_table_mut).expect("[hardware] in the test config");
+            hw.insert("reader".into(), toml::Value::String("pcsc".into()));
+            hw.insert("reader_name".into(), toml::Value::String(READER_NAME.into()));
+            // vpcd notices a replugged card program within a few seconds.
+            let t = cfg.get_mut("timeouts").and_then(toml::Value::as_table_mut).expect("[timeouts]");
+            t.insert("card_ms".into(), toml::Value::Integer(15_000));
+        },
+        &[("PCSCLITE_CSOCK_NAME", &sock)],
+    )
+}
+
+#[test]
+fn a_sale_through_pcscd_with_card_pulled_and_pcscd_restarted() {
+    let mut pcscd = PrivatePcscd::start(36130);
+    let rig = posd_on_pcsc(&pcscd);
+    rig.call("Terminal", "Bind", &["s", "483920"]).expect("bind");
+    let reader = rig.get("Hardware", "CardReader");
+    assert_eq!(reader["backend"], serde_json::json!("pcsc"), "{reader}");
+
+    // A sale end to end through libpcsclite → pcscd → vpcd → the virtual card.
+    let mut card = pcscd.insert(VCARD, "default", &["--t0"]);
+    let typist = smartpos_tests::posd::type_pin_when_asked(rig.bus.address(), "123456#");
+    let r = rig.call("Payment", "Sale", &["ta{sv}", "1500", "0"]).expect("sale through pcscd");
+    let _ = typist.join();
+    assert_eq!((r["approved"].clone(), r["response_code"].clone()), (serde_json::json!(true), serde_json::json!("00")), "{r}");
+    assert_eq!(r["masked_pan"], serde_json::json!("622848*********0018"));
+    card.pull();
+
+    // The card pulled while the PIN is being asked: a Device error naming the removal.
+    let mut card = pcscd.insert(VCARD, "default", &[]);
+    let prompts = |log: &str| log.matches("waiting-pin").count();
+    let before = prompts(&rig.log());
+    let sale = {
+        let address = rig.bus.address().to_string();
+        std::thread::spawn(move || {
+            smartpos_tests::posd::busctl_raw(
+                &address,
+                &["--timeout=60", "call", "org.smartpos.Pos1", "/org/smartpos/Pos1", "org.smartpos.Pos1.Payment", "Sale", "ta{sv}", "1600", "0"],
+            )
+        })
+    };
+    // Pull the card when the PIN is asked, then type the PIN.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while prompts(&rig.log()) == before {
+        assert!(std::time::Instant::now() < deadline, "no PIN prompt:\n{}", rig.log());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    card.pull();
+    rig.call("Simulator", "PressKeys", &["s", "123456#"]).expect("keys");
+    let out = sale.join().expect("sale");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "the sale cannot succeed without the card");
+    assert!(err.contains("removed"), "a Device error naming the removal: {err}");
+    assert_eq!(rig.get("Terminal", "LastError")["category"], serde_json::json!("device"));
+
+    // pcscd restarts mid-session: the next sale finds it again.
+    pcscd.restart();
+    let _card = pcscd.insert(VCARD, "default", &[]);
+    let typist = smartpos_tests::posd::type_pin_when_asked(rig.bus.address(), "123456#");
+    let r = rig.call("Payment", "Sale", &["ta{sv}", "1700", "0"]).expect("sale after pcscd restarted");
+    let _ = typist.join();
+    assert_eq!(r["approved"], serde_json::json!(true), "{r}");
 }

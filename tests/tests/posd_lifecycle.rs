@@ -77,7 +77,11 @@ fn sigterm_during_a_payment_at_the_host_lets_it_finish() {
     let _ = typist.join();
     assert!(status.success(), "{status}");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.contains("\"approved\":{\"type\":\"b\",\"data\":true}"), "the sale at the host must finish: {text} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() && text.contains("\"approved\":{\"type\":\"b\",\"data\":true}"),
+        "the sale at the host must finish: {text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -104,7 +108,9 @@ fn progress_carries_a_count_and_never_a_digit() {
 #[test]
 fn a_bad_configuration_is_refused_at_start_naming_the_key() {
     let dir = tempfile::tempdir().expect("dir");
-    for (text, key) in [("[terminal]\ncurrency = \"CNY\"\n", "terminal.currency"), ("[hardware]\nreader = \"usb\"\n", "hardware.reader"), ("[terminal]\ncolour = \"red\"\n", "colour")] {
+    for (text, key) in
+        [("[terminal]\ncurrency = \"CNY\"\n", "terminal.currency"), ("[hardware]\nreader = \"usb\"\n", "hardware.reader"), ("[terminal]\ncolour = \"red\"\n", "colour")]
+    {
         let path = dir.path().join("bad.toml");
         std::fs::write(&path, text).expect("write");
         let out = std::process::Command::new(workspace_bin("posd")).args(["--check-config", "--config", &path.display().to_string()]).output().expect("posd");
