@@ -119,3 +119,24 @@ fn a_bad_configuration_is_refused_at_start_naming_the_key() {
         assert!(err.contains(key), "{text}: the message must name {key}: {err}");
     }
 }
+
+/// Found by the benchmark: posd blocked in sd_notify when the manager's
+/// socket queue was full, and with it the runtime (and SIGTERM).
+#[test]
+fn a_notify_socket_nobody_reads_never_blocks_posd() {
+    let dir = tempfile::tempdir().expect("dir");
+    let sock_path = dir.path().join("notify");
+    let _sock = UnixDatagram::bind(&sock_path).expect("notify socket"); // never read
+    let path = sock_path.display().to_string();
+    let mut rig = PosdRig::start_with(|_| {}, &[("NOTIFY_SOCKET", &path), ("WATCHDOG_USEC", "20000")]);
+    rig.wait_for_name();
+    rig.call("Terminal", "Bind", &["s", "483920"]).expect("bind");
+    for _ in 0..3 {
+        rig.call("Terminal", "SignIn", &[]).expect("sign in");
+        rig.call("Terminal", "SignOut", &[]).expect("sign out");
+    }
+    // Watchdog pings every 10 ms have long filled the queue by now.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(rig.get("Terminal", "State"), json!("bound"));
+    assert!(rig.terminate().success());
+}

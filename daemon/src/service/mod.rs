@@ -201,7 +201,10 @@ async fn emit_changes(conn: zbus::Connection, shared: Shared, notifier: Arc<Noti
         if let Err(e) = announce(&server, &last, &now).await {
             tracing::warn!("PropertiesChanged: {e}");
         }
-        notifier.status(&now.0.status_line(now.1));
+        let line = now.0.status_line(now.1);
+        if line != last.0.status_line(last.1) {
+            notifier.status(&line);
+        }
         last = now;
     }
 }

@@ -19,7 +19,9 @@ impl Notifier {
                 tracing::warn!("NOTIFY_SOCKET is an abstract socket, which posd does not support: no readiness notification");
                 return None;
             }
-            UnixDatagram::unbound().ok().map(|s| (s, path))
+            // Non-blocking: a notify socket whose reader stalls (its queue
+            // holds ~10 datagrams) must never stall the daemon.
+            UnixDatagram::unbound().ok().filter(|s| s.set_nonblocking(true).is_ok()).map(|s| (s, path))
         });
         Self { socket }
     }
@@ -28,7 +30,11 @@ impl Notifier {
         if let Some((sock, path)) = &self.socket
             && let Err(e) = sock.send_to(state.as_bytes(), path)
         {
-            tracing::warn!("sd_notify {state:?}: {e}");
+            if e.kind() == std::io::ErrorKind::WouldBlock {
+                tracing::debug!("sd_notify {state:?}: the manager's queue is full; dropped");
+            } else {
+                tracing::warn!("sd_notify {state:?}: {e}");
+            }
         }
     }
 
