@@ -59,8 +59,11 @@ impl PosdRig {
 
     fn spawn(&mut self, env: &[(&str, &str)]) {
         let log = std::fs::File::create(self.dir.path().join("posd.log")).expect("log");
+        // POSD_BUS_FLAG in `env` (test-only, not passed on) picks `--system-bus-address`.
+        let bus_flag = env.iter().find(|(k, _)| *k == "POSD_BUS_FLAG").map_or("--bus", |(_, v)| *v);
+        let env: Vec<(&str, &str)> = env.iter().copied().filter(|(k, _)| *k != "POSD_BUS_FLAG").collect();
         let child = Command::new(workspace_bin("posd"))
-            .args(["--config", &self.config.display().to_string(), "--bus", self.bus.address(), "--log", "debug"])
+            .args(["--config", &self.config.display().to_string(), bus_flag, self.bus.address(), "--log", "debug"])
             .env_remove("NOTIFY_SOCKET")
             .envs(env.iter().copied())
             .stdin(Stdio::null())

@@ -1,6 +1,7 @@
-//! The demo's walk-through (`pos-walkthrough`, run by `scripts/demo`)
-//! completes against a fresh simulator, so the README's first command
-//! cannot break without the suite noticing.
+//! The protocol walk-through (`pos-walkthrough`: every exchange of the
+//! protocol from a minimal hand-built terminal, no posd) completes against
+//! a fresh simulator. The README's demo (posd + posctl) runs in
+//! `scripts/test` itself.
 
 use smartpos_tests::acquirer::LocalSim;
 use std::process::Command;

@@ -18,6 +18,10 @@ struct Args {
     /// Serve on the bus at this address (development, tests).
     #[arg(long, value_name = "ADDRESS")]
     bus: Option<String>,
+    /// Serve on the bus at this address with the system bus's rules (the
+    /// `Simulator` check): for tests of a system-like bus.
+    #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["bus", "session"])]
+    system_bus_address: Option<String>,
     /// Where ModemManager is, when not on the system bus (tests).
     #[arg(long, value_name = "ADDRESS")]
     modem_bus: Option<String>,
@@ -47,13 +51,15 @@ fn main() -> ExitCode {
             }
         };
     }
-    let bus = match (args.session, args.bus) {
-        (true, _) => Bus::Session,
-        (false, Some(a)) => Bus::Address(a),
-        (false, None) => Bus::System,
+    let bus = match (args.session, args.bus, args.system_bus_address) {
+        (true, _, _) => Bus::Session,
+        (false, Some(a), _) => Bus::Address(a),
+        (false, None, Some(a)) => Bus::SystemAt(a),
+        (false, None, None) => Bus::System,
     };
     let opts = Options { config: args.config, bus, modem_bus: args.modem_bus, state_dir: args.state_dir };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    // One thread is plenty: the engine has its own, D-Bus and the timers are light (and RSS stays small).
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("posd: cannot start the runtime: {e}");

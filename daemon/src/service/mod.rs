@@ -46,6 +46,8 @@ pub enum Bus {
     System,
     Session,
     Address(String),
+    /// A system-like bus at an address (tests): the system bus's rules apply.
+    SystemAt(String),
 }
 
 #[derive(Debug, Clone)]
@@ -96,10 +98,10 @@ pub async fn run(opts: Options) -> Result<(), String> {
     let bus_conn = match &opts.bus {
         Bus::System => zbus::connection::Builder::system(),
         Bus::Session => zbus::connection::Builder::session(),
-        Bus::Address(a) => zbus::connection::Builder::address(a.as_str()),
+        Bus::Address(a) | Bus::SystemAt(a) => zbus::connection::Builder::address(a.as_str()),
     }
     .map_err(|e| format!("D-Bus: {e}"))?;
-    let modem_bus = opts.modem_bus.clone().or_else(|| if let Bus::Address(a) = &opts.bus { Some(a.clone()) } else { None });
+    let modem_bus = opts.modem_bus.clone().or_else(|| if let Bus::Address(a) | Bus::SystemAt(a) = &opts.bus { Some(a.clone()) } else { None });
     let Backends { reader, pinpad, link, handles } = Backends::open(&cfg, modem_bus.as_deref()).await?;
     let devices = Devices { reader, pinpad, link, clock: Box::new(SystemClock) };
     let cfg = Arc::new(cfg);
@@ -107,7 +109,7 @@ pub async fn run(opts: Options) -> Result<(), String> {
     let (progress_tx, progress_rx) = mpsc::unbounded_channel();
     let (worker, _thread) = Worker::spawn(engine, progress_tx);
     let (modem_tx, modem_rx) = watch::channel(handles.modem.status().await);
-    let shared = Shared::new(worker.clone(), cfg.clone(), reads, &handles, modem_rx, opts.bus == Bus::System);
+    let shared = Shared::new(worker.clone(), cfg.clone(), reads, &handles, modem_rx, matches!(opts.bus, Bus::System | Bus::SystemAt(_)));
 
     let builder = bus_conn
         .serve_at(OBJECT_PATH, terminal::TerminalIface(shared.clone()))

@@ -121,7 +121,8 @@ fn main() {
             use futures_util::StreamExt;
             // Its own connection, as a separate keypad client would have.
             let conn = zbus::connection::Builder::address(bus.address()).expect("address").build().await.expect("bus");
-            let rule = zbus::MatchRule::builder().msg_type(zbus::message::Type::Signal).interface("org.smartpos.Pos1.Payment").expect("rule").member("Progress").expect("rule").build();
+            let rule =
+                zbus::MatchRule::builder().msg_type(zbus::message::Type::Signal).interface("org.smartpos.Pos1.Payment").expect("rule").member("Progress").expect("rule").build();
             let mut stream = zbus::MessageStream::for_match_rule(rule, &conn, Some(256)).await.expect("subscribe");
             tokio::spawn(async move {
                 while let Some(Ok(msg)) = stream.next().await {

@@ -1,7 +1,7 @@
 //! `pos-walkthrough`: a guided tour of the acquirer protocol against a
 //! running `pos-acquirer-sim`, printing what a merchant would see and what
 //! went over the wire. It drives the simulator with the project's small test
-//! terminal; the daemon's own demo replaces it once `posd` serves D-Bus.
+//! terminal. `scripts/demo` shows the daemon (posd + posctl); this shows the wire.
 
 #![forbid(unsafe_code)]
 
