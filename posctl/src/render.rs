@@ -13,7 +13,7 @@ fn u(m: &Map<String, Json>, k: &str) -> u64 {
 fn b(m: &Map<String, Json>, k: &str) -> bool {
     m.get(k).and_then(Json::as_bool).unwrap_or(false)
 }
-fn obj<'a>(m: &'a Map<String, Json>, k: &str) -> Map<String, Json> {
+fn obj(m: &Map<String, Json>, k: &str) -> Map<String, Json> {
     m.get(k).and_then(Json::as_object).cloned().unwrap_or_default()
 }
 fn yes(v: bool) -> &'static str {

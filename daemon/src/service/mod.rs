@@ -107,7 +107,7 @@ pub async fn run(opts: Options) -> Result<(), String> {
     let cfg = Arc::new(cfg);
     let engine = Engine::new((*cfg).clone(), store, devices, &serial).map_err(|e| format!("{}: {}", e.message, e.remedy))?;
     let (progress_tx, progress_rx) = mpsc::unbounded_channel();
-    let (worker, _thread) = Worker::spawn(engine, progress_tx);
+    let (worker, _thread) = Worker::spawn(engine, progress_tx)?;
     let (modem_tx, modem_rx) = watch::channel(handles.modem.status().await);
     let shared = Shared::new(worker.clone(), cfg.clone(), reads, &handles, modem_rx, matches!(opts.bus, Bus::System | Bus::SystemAt(_)));
 
@@ -200,7 +200,7 @@ async fn emit_changes(conn: zbus::Connection, shared: Shared, notifier: Arc<Noti
         if now == last {
             continue;
         }
-        if let Err(e) = announce(&server, &last, &now).await {
+        if let Err(e) = announce(server, &last, &now).await {
             tracing::warn!("PropertiesChanged: {e}");
         }
         let line = now.0.status_line(now.1);

@@ -71,7 +71,7 @@ pub struct Worker {
 
 impl Worker {
     /// Moves `engine` onto its own thread. Progress stages go to `progress`.
-    pub fn spawn(mut engine: Engine, progress: mpsc::UnboundedSender<Stage>) -> (Self, std::thread::JoinHandle<()>) {
+    pub fn spawn(mut engine: Engine, progress: mpsc::UnboundedSender<Stage>) -> Result<(Self, std::thread::JoinHandle<()>), String> {
         let (jobs, rx) = std::sync::mpsc::channel::<Request>();
         let cancel = engine.cancel_handle();
         engine.set_progress(Box::new(move |stage| {
@@ -100,8 +100,8 @@ impl Worker {
                     }
                 }
             })
-            .unwrap_or_else(|e| panic!("cannot start the engine thread: {e}"));
-        (Self { jobs, busy, stopping: Arc::new(AtomicBool::new(false)), cancel, snapshot, running }, thread)
+            .map_err(|e| format!("cannot start the engine thread: {e}"))?;
+        Ok((Self { jobs, busy, stopping: Arc::new(AtomicBool::new(false)), cancel, snapshot, running }, thread))
     }
 
     /// Runs `job` and returns its result, or `Busy` when another holds the terminal.
