@@ -172,3 +172,24 @@ fn diagnose_device_host_binding_and_operator() {
     assert_row(&rows, "host", "working keys", "ok", "");
     assert_row(&rows, "device", "clock", "ok", "");
 }
+
+#[test]
+fn a_gpio_keypad_on_a_board_that_is_not_a_pi_is_a_clear_device_error() {
+    // This machine is not a Raspberry Pi: rppal refuses, posd keeps serving and says why.
+    let rig = PosdRig::start_with(
+        |cfg| {
+            let hw = cfg.get_mut("hardware").and_then(toml::Value::as_table_mut).expect("[hardware]");
+            hw.insert("keypad".into(), toml::Value::String("rppal".into()));
+        },
+        &[],
+    );
+    assert_eq!(rig.get("Hardware", "Keypad"), json!({"backend": "rppal", "ok": false}));
+    let r = row(&diagnose(&rig), "device", "keypad");
+    assert_eq!(r[2], "fail", "{r:?}");
+    assert!(r[4].contains("gpio"), "{r:?}");
+    assert!(rig.log().contains("not a Raspberry Pi") || rig.log().contains("permission"), "the cause is logged:\n{}", rig.log());
+    rig.call("Terminal", "Bind", &["s", "483920"]).expect("bind");
+    rig.call("Simulator", "InsertCard", &["s", "default"]).expect("insert");
+    let err = rig.call("Payment", "Sale", &["ta{sv}", "100", "0"]).expect_err("no keypad, no PIN");
+    assert!(err.contains("keypad") || err.contains("PIN pad"), "{err}");
+}

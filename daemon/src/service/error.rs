@@ -43,4 +43,9 @@ impl PosError {
     pub fn invalid(what: &str) -> Self {
         PosError::InvalidArgument(what.into())
     }
+
+    /// The worker answered a job with another job's kind of result (a bug).
+    pub fn unexpected(done: &super::worker::Done) -> Self {
+        PosError::ZBus(zbus::Error::Failure(format!("internal: unexpected result {done:?}")))
+    }
 }

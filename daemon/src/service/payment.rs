@@ -17,7 +17,7 @@ pub struct PaymentIface(pub Shared);
 fn txn(done: EngineResult<Done>) -> Result<Dict, PosError> {
     match done? {
         Done::Txn(r) => Ok(dict::txn(&r)),
-        other => Err(PosError::ZBus(zbus::Error::Failure(format!("internal: unexpected result {other:?}")))),
+        other => Err(PosError::unexpected(&other)),
     }
 }
 

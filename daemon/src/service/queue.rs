@@ -15,7 +15,7 @@ impl QueueIface {
     async fn flush(&self) -> Result<Dict, PosError> {
         match self.0.worker.call(Job::Flush).await? {
             Done::Flush(r) => Ok(dict::flush(&r)),
-            other => Err(PosError::ZBus(zbus::Error::Failure(format!("internal: unexpected result {other:?}")))),
+            other => Err(PosError::unexpected(&other)),
         }
     }
 

@@ -10,17 +10,13 @@ use super::worker::{Done, Job};
 #[derive(Debug)]
 pub struct TerminalIface(pub Shared);
 
-fn unexpected(done: Done) -> PosError {
-    PosError::ZBus(zbus::Error::Failure(format!("internal: unexpected result {done:?}")))
-}
-
 #[zbus::interface(name = "org.smartpos.Pos1.Terminal")]
 impl TerminalIface {
     #[zbus(out_args("result"))]
     async fn bind(&self, activation_code: String) -> Result<Dict, PosError> {
         match self.0.worker.call(Job::Bind(activation_code)).await? {
             Done::Bind(r) => Ok(dict::bind(&r)),
-            other => Err(unexpected(other)),
+            other => Err(PosError::unexpected(&other)),
         }
     }
 
@@ -33,7 +29,7 @@ impl TerminalIface {
     async fn sign_in(&self) -> Result<Dict, PosError> {
         match self.0.worker.call(Job::SignIn).await? {
             Done::SignIn(r) => Ok(dict::sign_in(&r)),
-            other => Err(unexpected(other)),
+            other => Err(PosError::unexpected(&other)),
         }
     }
 
@@ -46,7 +42,7 @@ impl TerminalIface {
     async fn settle(&self) -> Result<Dict, PosError> {
         match self.0.worker.call(Job::Settle).await? {
             Done::Settle(r) => Ok(dict::settle(&r)),
-            other => Err(unexpected(other)),
+            other => Err(PosError::unexpected(&other)),
         }
     }
 
