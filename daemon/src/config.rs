@@ -62,6 +62,30 @@ impl Default for Terminal {
 pub struct Host {
     /// `host:port`.
     pub address: String,
+    /// TLS (rustls) trusting only `ca_cert`; plain TCP when false.
+    #[serde(default)]
+    pub tls: bool,
+    /// PEM file of the acquirer's CA certificate (required with `tls`).
+    #[serde(default)]
+    pub ca_cert: String,
+    /// The name the host's certificate must carry; empty: the host part of `address`.
+    #[serde(default)]
+    pub server_name: String,
+}
+
+impl Host {
+    /// A plain-TCP host.
+    pub fn plain(address: &str) -> Self {
+        Self { address: address.into(), tls: false, ca_cert: String::new(), server_name: String::new() }
+    }
+
+    /// The name checked against the host's certificate.
+    pub fn server_name(&self) -> String {
+        if !self.server_name.is_empty() {
+            return self.server_name.clone();
+        }
+        self.address.rsplit_once(':').map_or(self.address.as_str(), |(h, _)| h).trim_matches(['[', ']']).to_string()
+    }
 }
 
 /// Waits the daemon bounds itself (milliseconds).
@@ -265,6 +289,9 @@ impl Config {
             let ok = h.address.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p != 0));
             if !ok {
                 return Err(bad("host.address", format!("{:?} is not host:port", h.address)));
+            }
+            if h.tls && h.ca_cert.is_empty() {
+                return Err(bad("host.ca_cert", format!("host {:?} uses TLS: give the acquirer's CA certificate (PEM file)", h.address)));
             }
         }
         let e = &self.emv;

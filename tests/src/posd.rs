@@ -42,8 +42,12 @@ impl PosdRig {
     /// Edits the test configuration (a TOML table) before start; `env`
     /// is added to posd's environment.
     pub fn start_with(edit: impl FnOnce(&mut toml::Table), env: &[(&str, &str)]) -> Self {
+        Self::start_with_sim(LocalSim::start(), edit, env)
+    }
+
+    /// [`PosdRig::start_with`] against a simulator the caller started (TLS, …).
+    pub fn start_with_sim(sim: LocalSim, edit: impl FnOnce(&mut toml::Table), env: &[(&str, &str)]) -> Self {
         let bus = PrivateBus::start();
-        let sim = LocalSim::start();
         let dir = tempfile::tempdir().expect("temp dir");
         let text = std::fs::read_to_string(crate::oracle::repo_root().join("tests/fixtures/posd-test.toml")).expect("test config");
         let mut cfg: toml::Table = text.parse().expect("toml");

@@ -30,7 +30,7 @@ pub const ACTIVATION_CODE: &str = "483920";
 pub fn test_config(host: SocketAddr, state_dir: &Path) -> Config {
     let text = include_str!("../fixtures/posd-test.toml");
     let mut cfg = Config::parse(text).unwrap_or_else(|e| panic!("tests/fixtures/posd-test.toml: {e}"));
-    cfg.hosts = vec![Host { address: host.to_string() }];
+    cfg.hosts = vec![Host::plain(&host.to_string())];
     cfg.terminal.state_dir = state_dir.to_path_buf();
     cfg
 }

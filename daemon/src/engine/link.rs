@@ -3,6 +3,7 @@
 //! have left (reversal rules), so connecting is a separate step from
 //! sending: an [`LinkError::Unreachable`] means nothing was written.
 
+use super::tls::Conn;
 use crate::config::{Host, Timeouts};
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -30,22 +31,35 @@ pub trait HostLink: Send {
     fn describe(&self) -> String;
 }
 
-/// TCP to the configured hosts, primary first, keeping the connection open
-/// between exchanges.
+/// One configured host: where, and how (plain TCP, or TLS with its pinned CA).
+#[derive(Debug)]
+struct Target {
+    address: String,
+    /// `Some` for TLS: the client configuration (or why it cannot be built) and the name to check.
+    tls: Option<(Result<std::sync::Arc<rustls::ClientConfig>, String>, String)>,
+}
+
+/// TCP (or TLS over TCP) to the configured hosts, primary first, keeping
+/// the connection open between exchanges.
 #[derive(Debug)]
 pub struct TcpLink {
-    hosts: Vec<String>,
+    hosts: Vec<Target>,
     connect_timeout: Duration,
-    stream: Option<TcpStream>,
+    stream: Option<Conn>,
 }
 
 impl TcpLink {
     pub fn new(hosts: &[Host], timeouts: &Timeouts) -> Self {
-        Self { hosts: hosts.iter().map(|h| h.address.clone()).collect(), connect_timeout: Duration::from_millis(timeouts.connect_ms), stream: None }
+        let hosts = hosts
+            .iter()
+            .map(|h| Target { address: h.address.clone(), tls: h.tls.then(|| (super::tls::client_config(std::path::Path::new(&h.ca_cert)), h.server_name())) })
+            .collect();
+        Self { hosts, connect_timeout: Duration::from_millis(timeouts.connect_ms), stream: None }
     }
 
     /// A kept connection the host has closed reads as EOF without blocking.
-    fn still_open(s: &TcpStream) -> bool {
+    fn still_open(c: &Conn) -> bool {
+        let s = c.tcp();
         let mut probe = [0u8; 1];
         if s.set_nonblocking(true).is_err() {
             return false;
@@ -65,7 +79,8 @@ impl HostLink for TcpLink {
             return Err(LinkError::Unreachable("no acquirer host is configured ([[host]] in posd.toml)".into()));
         }
         let mut last = String::new();
-        for host in &self.hosts {
+        for target in &self.hosts {
+            let host = &target.address;
             let addrs = match host.to_socket_addrs() {
                 Ok(a) => a.collect::<Vec<_>>(),
                 Err(e) => {
@@ -77,8 +92,22 @@ impl HostLink for TcpLink {
                 match TcpStream::connect_timeout(&addr, self.connect_timeout) {
                     Ok(s) => {
                         let _ = s.set_nodelay(true);
-                        self.stream = Some(s);
-                        return Ok(());
+                        let conn = match &target.tls {
+                            None => Ok(Conn::Plain(s)),
+                            Some((Err(why), _)) => Err(why.clone()),
+                            Some((Ok(config), name)) => {
+                                let _ = s.set_read_timeout(Some(self.connect_timeout));
+                                let _ = s.set_write_timeout(Some(self.connect_timeout));
+                                Conn::tls(config.clone(), name, s)
+                            }
+                        };
+                        match conn {
+                            Ok(c) => {
+                                self.stream = Some(c);
+                                return Ok(());
+                            }
+                            Err(e) => last = format!("{host}: {e}"),
+                        }
                     }
                     Err(e) => last = format!("{host}: {e}"),
                 }
@@ -92,9 +121,10 @@ impl HostLink for TcpLink {
             return Err(LinkError::Unreachable("not connected".into()));
         };
         let result = (|| {
-            s.set_write_timeout(Some(timeout))?;
+            s.tcp().set_write_timeout(Some(timeout))?;
             s.write_all(frame)?;
-            s.set_read_timeout(Some(timeout))?;
+            s.flush()?;
+            s.tcp().set_read_timeout(Some(timeout))?;
             let mut prefix = [0u8; 2];
             s.read_exact(&mut prefix)?;
             let len = usize::from(u16::from_be_bytes(prefix));
@@ -121,6 +151,6 @@ impl HostLink for TcpLink {
     }
 
     fn describe(&self) -> String {
-        self.hosts.join(", ")
+        self.hosts.iter().map(|t| if t.tls.is_some() { format!("tls://{}", t.address) } else { t.address.clone() }).collect::<Vec<_>>().join(", ")
     }
 }

@@ -31,6 +31,7 @@ mod payment;
 mod reversal;
 mod session;
 mod settle;
+pub mod tls;
 mod wire;
 
 pub use binding::BindResult;

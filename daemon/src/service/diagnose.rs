@@ -126,20 +126,52 @@ async fn host_rows(s: &Shared) -> Vec<Row> {
         let mut reached = None;
         for addr in addrs {
             match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
-                Ok(Ok(_)) => {
-                    reached = Some(started.elapsed());
+                Ok(Ok(stream)) => {
+                    reached = Some((started.elapsed(), stream));
                     break;
                 }
                 Ok(Err(e)) => last = e.to_string(),
                 Err(_) => last = format!("no answer within {} ms", timeout.as_millis()),
             }
         }
-        rows.push(match reached {
-            Some(rtt) => row(NET, &check, Status::Ok, format!("TCP connect in {:.1} ms", rtt.as_secs_f64() * 1000.0), ""),
-            None => row(NET, &check, Status::Fail, last, "If other sites work, the acquirer's host is down or blocks this terminal: call the acquirer's help line."),
+        let Some((rtt, stream)) = reached else {
+            rows.push(row(NET, &check, Status::Fail, last, "If other sites work, the acquirer's host is down or blocks this terminal: call the acquirer's help line."));
+            continue;
+        };
+        let tcp = format!("TCP connect in {:.1} ms", rtt.as_secs_f64() * 1000.0);
+        if !host.tls {
+            rows.push(row(NET, &check, Status::Ok, tcp, ""));
+            continue;
+        }
+        rows.push(match tls_handshake(host, stream, timeout).await {
+            Ok(ms) => row(NET, &check, Status::Ok, format!("{tcp}, TLS handshake in {ms:.1} ms"), ""),
+            Err(e) => row(
+                NET,
+                &check,
+                Status::Fail,
+                format!("{tcp}, but TLS failed: {e}"),
+                "Check host.ca_cert is the acquirer's CA certificate and the terminal's clock is right; else call the acquirer.",
+            ),
         });
     }
     rows
+}
+
+/// The TLS handshake with the pinned CA, as a payment would make it.
+async fn tls_handshake(host: &crate::config::Host, stream: tokio::net::TcpStream, timeout: Duration) -> Result<f64, String> {
+    let std_stream = stream.into_std().map_err(|e| e.to_string())?;
+    std_stream.set_nonblocking(false).map_err(|e| e.to_string())?;
+    let _ = std_stream.set_read_timeout(Some(timeout));
+    let _ = std_stream.set_write_timeout(Some(timeout));
+    let (ca, name) = (host.ca_cert.clone(), host.server_name());
+    tokio::task::spawn_blocking(move || {
+        let config = crate::engine::tls::client_config(std::path::Path::new(&ca))?;
+        let started = Instant::now();
+        crate::engine::tls::Conn::tls(config, &name, std_stream)?;
+        Ok(started.elapsed().as_secs_f64() * 1000.0)
+    })
+    .await
+    .map_err(|e| e.to_string())?
 }
 
 fn device_rows(s: &Shared) -> Vec<Row> {

@@ -81,10 +81,6 @@ impl FakeMatrix {
         }
         (0..self.cols).filter(|c| low[self.rows + c]).fold(0, |m, c| m | 1 << c)
     }
-
-    pub fn now_value(&self) -> Duration {
-        self.now
-    }
 }
 
 impl MatrixPins for FakeMatrix {

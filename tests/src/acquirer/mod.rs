@@ -67,13 +67,15 @@ pub struct SimConfig {
     pub test_data: TestData,
     /// One JSON line per exchange on stderr.
     pub log_exchanges: bool,
+    /// Serve TLS with this configuration (certificate and key) instead of plain TCP.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl SimConfig {
     /// Loopback, free ports, the repository's test data, quiet.
     pub fn local() -> Self {
         let any: SocketAddr = "127.0.0.1:0".parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
-        Self { listen: any, control: any, test_data: TestData::embedded(), log_exchanges: false }
+        Self { listen: any, control: any, test_data: TestData::embedded(), log_exchanges: false, tls: None }
     }
 }
 
@@ -125,8 +127,12 @@ pub struct LocalSim {
 impl LocalSim {
     /// Loopback, free ports, the repository's test data ([`SimConfig::local`]).
     pub fn start() -> Self {
+        Self::start_with(SimConfig::local())
+    }
+
+    pub fn start_with(cfg: SimConfig) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("tokio runtime");
-        let h = rt.block_on(start(SimConfig::local())).expect("simulator on loopback");
+        let h = rt.block_on(start(cfg)).expect("simulator on loopback");
         Self { _rt: rt, h }
     }
 }
@@ -145,7 +151,7 @@ pub async fn start(cfg: SimConfig) -> std::io::Result<SimHandle> {
         shutdown: watch::channel(false).0,
         log_exchanges: cfg.log_exchanges,
     });
-    tokio::spawn(server::accept_loop(addr, listener, shared.clone()));
+    tokio::spawn(server::accept_loop(addr, listener, shared.clone(), cfg.tls.map(tokio_rustls::TlsAcceptor::from)));
     tokio::spawn(control::serve(control, shared.clone()));
     Ok(SimHandle { addr, control_addr, shared })
 }

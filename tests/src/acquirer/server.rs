@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 /// What to do with a reply after the host answered.
 #[derive(Debug, Default)]
@@ -55,7 +55,7 @@ impl Delivery {
 
 /// Accepts connections until shutdown; while `refuse` is set the listener
 /// is closed so that connects are refused, and bound again afterwards.
-pub async fn accept_loop(addr: SocketAddr, first: TcpListener, shared: Arc<Shared>) {
+pub async fn accept_loop(addr: SocketAddr, first: TcpListener, shared: Arc<Shared>, tls: Option<tokio_rustls::TlsAcceptor>) {
     let mut listener = Some(first);
     let mut refuse = shared.refuse.subscribe();
     let mut shutdown = shared.shutdown.subscribe();
@@ -81,14 +81,30 @@ pub async fn accept_loop(addr: SocketAddr, first: TcpListener, shared: Arc<Share
             accepted = async { listener.as_ref().expect("listening").accept().await }, if listener.is_some() => {
                 if let Ok((stream, peer)) = accepted {
                     let _ = stream.set_nodelay(true);
-                    tokio::spawn(connection(stream, peer, shared.clone()));
+                    match &tls {
+                        None => {
+                            tokio::spawn(connection(stream, peer, shared.clone()));
+                        }
+                        Some(acceptor) => {
+                            let (acceptor, shared) = (acceptor.clone(), shared.clone());
+                            tokio::spawn(async move {
+                                // A failed handshake (wrong CA on the terminal's side, plain TCP) just closes.
+                                if let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+                                    connection(tls, peer, shared).await;
+                                }
+                            });
+                        }
+                    }
                 }
             }
         }
     }
 }
 
-async fn connection(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+async fn connection<S>(mut stream: S, peer: SocketAddr, shared: Arc<Shared>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let mut shutdown = shared.shutdown.subscribe();
     let mut refuse = shared.refuse.subscribe();
     loop {
@@ -147,9 +163,10 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>
         if delivery.truncate {
             let half = reply.len() / 2;
             let _ = stream.write_all(&reply[..half]).await;
+            let _ = stream.flush().await;
             return;
         }
-        if stream.write_all(&reply).await.is_err() {
+        if stream.write_all(&reply).await.is_err() || stream.flush().await.is_err() {
             return;
         }
     }

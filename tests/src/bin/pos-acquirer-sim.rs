@@ -89,7 +89,7 @@ fn serve(listen: SocketAddr, control: SocketAddr, cards: Option<PathBuf>, quiet:
         }
     };
     rt.block_on(async move {
-        let cfg = SimConfig { listen, control, test_data, log_exchanges: !quiet };
+        let cfg = SimConfig { listen, control, test_data, log_exchanges: !quiet, tls: None };
         let sim = match acquirer::start(cfg).await {
             Ok(s) => s,
             Err(e) => {
