@@ -68,7 +68,6 @@ impl Engine {
             ..Default::default()
         };
         self.connect().map_err(WireError::into_error)?;
-        let keys = self.store.keystore();
         failpoint::hit("void.reversal-record.before");
         let tx = self.store.transaction()?;
         let vstan = Store::next_stan(&tx)?;
@@ -95,9 +94,7 @@ impl Engine {
             response_code: "",
             host_date: "",
         };
-        let jid = Store::insert_entry(&tx, keys.as_ref(), &entry, Some(&void_card))?;
-        Store::put_reversal(&tx, keys.as_ref(), jid, &self.freeze(&self.reversal_of(Exchange::Void, &req))?, self.now())?;
-        tx.commit().map_err(StoreError::from)?;
+        let jid = self.commit_reversible(tx, Exchange::Void, &req, &entry, &void_card)?;
         failpoint::hit("void.reversal-record.after");
         base.stan = vstan;
         base.batch = batch;

@@ -273,7 +273,6 @@ impl Engine {
         // Online: the reversal record is on disk before the request leaves (§6).
         let batch = self.store.batch()?;
         let now = base.time.clone();
-        let keys = self.store.keystore();
         failpoint::hit("sale.reversal-record.before");
         let tx = self.store.transaction()?;
         let stan = Store::next_stan(&tx)?;
@@ -296,9 +295,7 @@ impl Engine {
             response_code: "",
             host_date: "",
         };
-        let jid = Store::insert_entry(&tx, keys.as_ref(), &entry, Some(&secrets))?;
-        Store::put_reversal(&tx, keys.as_ref(), jid, &self.freeze(&self.reversal_of(Exchange::Sale, &req))?, self.now())?;
-        tx.commit().map_err(StoreError::from)?;
+        let jid = self.commit_reversible(tx, Exchange::Sale, &req, &entry, &secrets)?;
         failpoint::hit("sale.reversal-record.after");
         base.stan = stan;
         base.batch = batch;

@@ -7,9 +7,11 @@
 use super::failpoint;
 use super::wire::WireError;
 use super::{Engine, EngineResult, Stage};
-use crate::store::journal::EntryState;
+use crate::store::journal::{CardSecrets, EntryState, NewEntry};
 use crate::store::reversal::PendingReversal;
 use crate::store::{Store, StoreError};
+use rusqlite::Transaction;
+use smartpos_proto::codec::Message;
 use smartpos_proto::exchange::Exchange;
 
 /// What one send of a reversal achieved.
@@ -21,6 +23,18 @@ enum Sent {
 }
 
 impl Engine {
+    /// Commits a reversible request's journal row (in flight) together with
+    /// its reversal record, in the transaction that allocated its STAN: the
+    /// one commit that must precede the request leaving (§6). Returns the
+    /// journal id.
+    pub(crate) fn commit_reversible(&self, tx: Transaction<'_>, ex: Exchange, req: &Message, entry: &NewEntry<'_>, card: &CardSecrets) -> EngineResult<i64> {
+        let keys = self.store.keystore();
+        let jid = Store::insert_entry(&tx, keys.as_ref(), entry, Some(card))?;
+        Store::put_reversal(&tx, keys.as_ref(), jid, &self.freeze(&self.reversal_of(ex, req))?, self.now())?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(jid)
+    }
+
     /// Sets the reason of the sale's reversal and sends it at once.
     pub(crate) fn reverse_now(&mut self, journal_id: i64, reason: &str) -> EngineResult<()> {
         let tx = self.store.transaction()?;
