@@ -114,47 +114,32 @@ impl PcscReader {
         }
     }
 
-    /// The reader's state now.
-    fn reader_state(&mut self, name: &CString, wait: Duration) -> Result<(State, Vec<u8>), ReaderError> {
+    /// The reader's state once `done(state)` holds, or when `wait` is over
+    /// (zero: the state now), with the card's ATR.
+    fn reader_state_until(&mut self, name: &CString, wait: Duration, done: fn(State) -> bool) -> Result<(State, Vec<u8>), ReaderError> {
         let mut states = [ReaderState::new(name.clone(), State::UNAWARE)];
         let ctx = self.context()?;
-        let result = ctx.get_status_change(Duration::ZERO, &mut states).and_then(|()| {
-            if wait.is_zero() || states[0].event_state().contains(State::PRESENT) {
-                return Ok(());
+        let deadline = Instant::now() + wait;
+        let mut result = ctx.get_status_change(Duration::ZERO, &mut states);
+        while result.is_ok() && !done(states[0].event_state()) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
             }
             states[0].sync_current_state();
-            ctx.get_status_change(wait, &mut states)
-        });
+            result = ctx.get_status_change(left, &mut states);
+        }
         match result {
             Ok(()) | Err(PcscError::Timeout) => Ok((states[0].event_state(), states[0].atr().to_vec())),
             Err(e) => Err(self.lost(e)),
         }
     }
-}
 
-impl PcscReader {
     /// Whether the card leaves the reader within `grace`.
     fn card_gone_within(&mut self, grace: Duration) -> Result<bool, ReaderError> {
         let Some(name) = self.reader.clone() else { return Ok(true) };
-        let mut states = [ReaderState::new(name, State::UNAWARE)];
-        let ctx = self.context()?;
-        let deadline = Instant::now() + grace;
-        loop {
-            match ctx.get_status_change(Duration::ZERO, &mut states).and_then(|()| {
-                if !states[0].event_state().contains(State::PRESENT) {
-                    return Ok(());
-                }
-                states[0].sync_current_state();
-                ctx.get_status_change(deadline.saturating_duration_since(Instant::now()), &mut states)
-            }) {
-                Ok(()) | Err(PcscError::Timeout) => {}
-                Err(e) => return Err(self.lost(e)),
-            }
-            let present = states[0].event_state().contains(State::PRESENT);
-            if !present || Instant::now() >= deadline {
-                return Ok(!present);
-            }
-        }
+        let (state, _) = self.reader_state_until(&name, grace, |s| !s.contains(State::PRESENT))?;
+        Ok(!state.contains(State::PRESENT))
     }
 }
 
@@ -188,7 +173,7 @@ impl CardReader for PcscReader {
                     Err(ReaderError::NoReader(format!("no card reader matching {:?} is connected", self.pattern)))
                 }
                 Some(name) => {
-                    let (state, seen_atr) = self.reader_state(&name, slice)?;
+                    let (state, seen_atr) = self.reader_state_until(&name, slice, |s| s.contains(State::PRESENT))?;
                     if !state.contains(State::PRESENT) || state.contains(State::MUTE) {
                         return Ok(None);
                     }
@@ -245,7 +230,7 @@ impl CardReader for PcscReader {
 
     fn card_present(&mut self) -> Result<bool, ReaderError> {
         let Some(name) = self.reader.clone().or(self.find_reader()?) else { return Ok(false) };
-        let (state, _) = self.reader_state(&name, Duration::ZERO)?;
+        let (state, _) = self.reader_state_until(&name, Duration::ZERO, |_| true)?;
         Ok(state.contains(State::PRESENT))
     }
 
