@@ -329,7 +329,9 @@ impl Config {
                 return Err(bad(key, format!("{value:?} is not one of {}", allowed.join(", "))));
             }
         }
-        if hw.keypad_map.len() != hw.keypad_rows.len() || hw.keypad_map.iter().any(|r| r.split_whitespace().count() != hw.keypad_columns.len()) {
+        // The keypad's own parser, so a key the scanner would refuse is refused here, at start.
+        let map = smartpos_hal::matrix::KeyMap::parse(&hw.keypad_map).map_err(|e| bad("hardware.keypad_map", e.to_string()))?;
+        if map.rows() != hw.keypad_rows.len() || map.columns() != hw.keypad_columns.len() {
             return Err(bad("hardware.keypad_map", "needs one row per keypad_rows pin, one key per keypad_columns pin"));
         }
         if hw.keypad_rows.iter().chain(&hw.keypad_columns).any(|&p| p > 53) {

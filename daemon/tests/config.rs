@@ -46,6 +46,10 @@ fn bad_values_are_refused_with_their_key() {
         ("[[host]]\naddress = \"h:0\"", "host.address"),
         ("[timeouts]\nresponse_ms = 0", "timeouts"),
         ("[dialect.framing]\nmax_frame_len = 10", "dialect.framing.max_frame_len"),
+        ("[hardware]\nreader = \"usb\"", "hardware.reader"),
+        ("[hardware]\nkeypad_map = [\"1 2 3 X\", \"4 5 6 F2\", \"7 8 9 F3\", \"* 0 # F4\"]", "hardware.keypad_map"),
+        ("[hardware]\nkeypad_map = [\"1 2 3\", \"4 5 6\", \"7 8 9\", \"* 0 #\"]", "hardware.keypad_map"),
+        ("[[host]]\naddress = \"h:1\"\ntls = true", "host.ca_cert"),
     ] {
         match Config::parse(text) {
             Err(e @ ConfigError::Value { .. }) => assert!(e.to_string().starts_with(key), "{e}"),
