@@ -200,8 +200,17 @@ fn plain_typed(sig: &str, data: &Json) -> Json {
 /// Presses `pin` on the simulated keypad when posd asks for the PIN
 /// (`Progress` "waiting-pin"): keys pressed earlier are flushed by design.
 pub fn type_pin_when_asked(address: &str, pin: &str) -> std::thread::JoinHandle<Vec<(String, Json)>> {
+    let (target, pin) = (address.to_string(), pin.to_string());
+    on_progress(address, "waiting-pin", move || {
+        let _ = busctl_raw(&target, &["call", DEST, PATH, "org.smartpos.Pos1.Simulator", "PressKeys", "s", &pin]);
+    })
+}
+
+/// Runs `action` once, when posd's `Progress` reaches `stage`, and returns
+/// every stage seen (with its details) until `completed`. The subscription
+/// is in place when this returns.
+pub fn on_progress(address: &str, stage: &'static str, action: impl FnOnce() + Send + 'static) -> std::thread::JoinHandle<Vec<(String, Json)>> {
     let address = address.to_string();
-    let pin = pin.to_string();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let handle = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
@@ -210,18 +219,36 @@ pub fn type_pin_when_asked(address: &str, pin: &str) -> std::thread::JoinHandle<
             let conn = zbus::connection::Builder::address(address.as_str()).expect("address").build().await.expect("bus");
             let rule =
                 zbus::MatchRule::builder().msg_type(zbus::message::Type::Signal).interface("org.smartpos.Pos1.Payment").expect("rule").member("Progress").expect("rule").build();
-            let mut stream = zbus::MessageStream::for_match_rule(rule, &conn, Some(64)).await.expect("subscribe");
+            let stream = zbus::MessageStream::for_match_rule(rule, &conn, Some(64)).await.expect("subscribe");
+            // posd leaving the bus (SIGTERM, a crash) ends the watch too: its
+            // last signals may never come.
+            let gone = zbus::MatchRule::builder()
+                .msg_type(zbus::message::Type::Signal)
+                .interface("org.freedesktop.DBus")
+                .expect("rule")
+                .member("NameOwnerChanged")
+                .expect("rule")
+                .arg(0, DEST)
+                .expect("rule")
+                .arg(2, "")
+                .expect("rule")
+                .build();
+            let gone = zbus::MessageStream::for_match_rule(gone, &conn, Some(4)).await.expect("subscribe");
+            let mut events = futures_util::stream::select(stream.map(Some), gone.map(|_| None));
             let _ = ready_tx.send(());
             let mut seen = Vec::new();
+            let mut action = Some(action);
             let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-            while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(deadline, stream.next()).await {
-                let Ok((stage, details)) = msg.body().deserialize::<(String, std::collections::HashMap<String, zbus::zvariant::OwnedValue>)>() else { continue };
+            while let Ok(Some(Some(Ok(msg)))) = tokio::time::timeout_at(deadline, events.next()).await {
+                let Ok((got, details)) = msg.body().deserialize::<(String, std::collections::HashMap<String, zbus::zvariant::OwnedValue>)>() else { continue };
                 let details_json: serde_json::Map<String, Json> = details.iter().map(|(k, v)| (k.clone(), Json::from(u32::try_from(v).ok()))).collect();
-                seen.push((stage.clone(), Json::Object(details_json)));
-                if stage == "waiting-pin" {
-                    let _ = busctl_raw(&address, &["call", DEST, PATH, "org.smartpos.Pos1.Simulator", "PressKeys", "s", &pin]);
+                seen.push((got.clone(), Json::Object(details_json)));
+                if got == stage
+                    && let Some(act) = action.take()
+                {
+                    act();
                 }
-                if stage == "completed" {
+                if got == "completed" {
                     break;
                 }
             }

@@ -248,23 +248,10 @@ fn device_error_when_the_card_leaves_and_simulator_access_denied_on_a_system_bus
     // The card is pulled at the PIN prompt; the PIN comes after.
     rig.call("Simulator", "InsertCard", &["s", "default"]).expect("insert");
     let address = rig.bus.address().to_string();
-    let puller = std::thread::spawn(move || {
-        use futures_util::StreamExt;
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
-        rt.block_on(async {
-            let conn = zbus::connection::Builder::address(address.as_str()).expect("a").build().await.expect("bus");
-            let rule = zbus::MatchRule::builder().msg_type(zbus::message::Type::Signal).member("Progress").expect("rule").build();
-            let mut s = zbus::MessageStream::for_match_rule(rule, &conn, Some(64)).await.expect("sub");
-            while let Some(Ok(m)) = s.next().await {
-                if m.body().deserialize::<(String, std::collections::HashMap<String, zbus::zvariant::OwnedValue>)>().is_ok_and(|(st, _)| st == "waiting-pin") {
-                    let _ = smartpos_tests::posd::busctl_raw(&address, &["call", DEST, PATH, "org.smartpos.Pos1.Simulator", "RemoveCard"]);
-                    let _ = smartpos_tests::posd::busctl_raw(&address, &["call", DEST, PATH, "org.smartpos.Pos1.Simulator", "PressKeys", "s", "123456#"]);
-                    break;
-                }
-            }
-        });
+    let puller = smartpos_tests::posd::on_progress(rig.bus.address(), "waiting-pin", move || {
+        let _ = smartpos_tests::posd::busctl_raw(&address, &["call", DEST, PATH, "org.smartpos.Pos1.Simulator", "RemoveCard"]);
+        let _ = smartpos_tests::posd::busctl_raw(&address, &["call", DEST, PATH, "org.smartpos.Pos1.Simulator", "PressKeys", "s", "123456#"]);
     });
-    std::thread::sleep(std::time::Duration::from_millis(200));
     let m = expect_error(&rig, "Payment", "Sale", &["uint64 300", "@a{sv} {}"], "Device");
     assert!(m.contains("removed"), "{m}");
     let _ = puller.join();

@@ -151,27 +151,18 @@ fn a_sale_through_pcscd_with_card_pulled_and_pcscd_restarted() {
     card.pull();
 
     // The card pulled while the PIN is being asked: a Device error naming the removal.
+    // The card is pulled when the PIN is asked, then the PIN is typed.
     let mut card = pcscd.insert(VCARD, "default", &[]);
-    let prompts = |log: &str| log.matches("waiting-pin").count();
-    let before = prompts(&rig.log());
-    let sale = {
-        let address = rig.bus.address().to_string();
-        std::thread::spawn(move || {
-            smartpos_tests::posd::busctl_raw(
-                &address,
-                &["--timeout=60", "call", "org.smartpos.Pos1", "/org/smartpos/Pos1", "org.smartpos.Pos1.Payment", "Sale", "ta{sv}", "1600", "0"],
-            )
-        })
-    };
-    // Pull the card when the PIN is asked, then type the PIN.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while prompts(&rig.log()) == before {
-        assert!(std::time::Instant::now() < deadline, "no PIN prompt:\n{}", rig.log());
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    card.pull();
-    rig.call("Simulator", "PressKeys", &["s", "123456#"]).expect("keys");
-    let out = sale.join().expect("sale");
+    let address = rig.bus.address().to_string();
+    let puller = smartpos_tests::posd::on_progress(rig.bus.address(), "waiting-pin", move || {
+        card.pull();
+        let _ = smartpos_tests::posd::busctl_raw(&address, &["call", "org.smartpos.Pos1", "/org/smartpos/Pos1", "org.smartpos.Pos1.Simulator", "PressKeys", "s", "123456#"]);
+    });
+    let out = smartpos_tests::posd::busctl_raw(
+        rig.bus.address(),
+        &["--timeout=60", "call", "org.smartpos.Pos1", "/org/smartpos/Pos1", "org.smartpos.Pos1.Payment", "Sale", "ta{sv}", "1600", "0"],
+    );
+    let _ = puller.join();
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(!out.status.success(), "the sale cannot succeed without the card");
     assert!(err.contains("removed"), "a Device error naming the removal: {err}");
