@@ -29,6 +29,8 @@ pub struct PosdRig {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
     child: Option<Child>,
+    /// `--bus`, or `--system-bus-address` (the system bus's rules on the private bus).
+    bus_flag: &'static str,
     // Dropped last: posd must go before its bus.
     pub bus: PrivateBus,
 }
@@ -45,8 +47,18 @@ impl PosdRig {
         Self::start_with_sim(LocalSim::start(), edit, env)
     }
 
+    /// [`PosdRig::start_with`] on a bus where posd applies the system bus's
+    /// rules (`--system-bus-address`: the `Simulator` check).
+    pub fn start_system_like(edit: impl FnOnce(&mut toml::Table)) -> Self {
+        Self::launch(LocalSim::start(), edit, &[], "--system-bus-address")
+    }
+
     /// [`PosdRig::start_with`] against a simulator the caller started (TLS, …).
     pub fn start_with_sim(sim: LocalSim, edit: impl FnOnce(&mut toml::Table), env: &[(&str, &str)]) -> Self {
+        Self::launch(sim, edit, env, "--bus")
+    }
+
+    fn launch(sim: LocalSim, edit: impl FnOnce(&mut toml::Table), env: &[(&str, &str)], bus_flag: &'static str) -> Self {
         let bus = PrivateBus::start();
         let dir = tempfile::tempdir().expect("temp dir");
         let text = std::fs::read_to_string(crate::oracle::repo_root().join("tests/fixtures/posd-test.toml")).expect("test config");
@@ -56,18 +68,15 @@ impl PosdRig {
         edit(&mut cfg);
         let config = dir.path().join("posd.toml");
         std::fs::write(&config, toml::to_string(&cfg).expect("toml")).expect("write config");
-        let mut rig = Self { sim, dir, config, child: None, bus };
+        let mut rig = Self { sim, dir, config, child: None, bus_flag, bus };
         rig.spawn(env);
         rig
     }
 
     fn spawn(&mut self, env: &[(&str, &str)]) {
         let log = std::fs::File::create(self.dir.path().join("posd.log")).expect("log");
-        // POSD_BUS_FLAG in `env` (test-only, not passed on) picks `--system-bus-address`.
-        let bus_flag = env.iter().find(|(k, _)| *k == "POSD_BUS_FLAG").map_or("--bus", |(_, v)| *v);
-        let env: Vec<(&str, &str)> = env.iter().copied().filter(|(k, _)| *k != "POSD_BUS_FLAG").collect();
         let child = Command::new(workspace_bin("posd"))
-            .args(["--config", &self.config.display().to_string(), bus_flag, self.bus.address(), "--log", "debug"])
+            .args(["--config", &self.config.display().to_string(), self.bus_flag, self.bus.address(), "--log", "debug"])
             .env_remove("NOTIFY_SOCKET")
             .envs(env.iter().copied())
             .stdin(Stdio::null())

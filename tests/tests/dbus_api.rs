@@ -257,15 +257,12 @@ fn device_error_when_the_card_leaves_and_simulator_access_denied_on_a_system_bus
     let _ = puller.join();
 
     // On a system bus, the Simulator is refused by posd's own check…
-    let sys = PosdRig::start_with(|_| {}, &[("POSD_BUS_FLAG", "--system-bus-address")]);
+    let sys = PosdRig::start_system_like(|_| {});
     expect_error(&sys, "Simulator", "InsertCard", &["'default'"], "AccessDenied");
     expect_error(&sys, "Simulator", "SetHostReachable", &["false"], "AccessDenied");
     // …unless the configuration of a test image allows it.
-    let allowed = PosdRig::start_with(
-        |cfg| {
-            cfg.insert("simulator".into(), toml::Value::Table(toml::toml! { on_system_bus = true }));
-        },
-        &[("POSD_BUS_FLAG", "--system-bus-address")],
-    );
+    let allowed = PosdRig::start_system_like(|cfg| {
+        cfg.insert("simulator".into(), toml::Value::Table(toml::toml! { on_system_bus = true }));
+    });
     allowed.call("Simulator", "InsertCard", &["s", "default"]).expect("allowed by [simulator] on_system_bus");
 }

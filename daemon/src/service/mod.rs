@@ -190,6 +190,7 @@ async fn emit_changes(conn: zbus::Connection, shared: Shared, notifier: Arc<Noti
     let mut snaps = shared.worker.snapshot();
     let mut running = shared.worker.running();
     let mut last = (snaps.borrow().clone(), *running.borrow());
+    let mut last_line = last.0.status_line(last.1);
     let server = conn.object_server();
     loop {
         tokio::select! {
@@ -204,8 +205,9 @@ async fn emit_changes(conn: zbus::Connection, shared: Shared, notifier: Arc<Noti
             tracing::warn!("PropertiesChanged: {e}");
         }
         let line = now.0.status_line(now.1);
-        if line != last.0.status_line(last.1) {
+        if line != last_line {
             notifier.status(&line);
+            last_line = line;
         }
         last = now;
     }
