@@ -29,7 +29,7 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct Terminal {
     /// Hardware serial sent in field 59.02 and at activation; empty: read
-    /// from the device tree (`/proc/device-tree/serial-number`).
+    /// from the device tree (`/sys/firmware/devicetree/base/serial-number`).
     pub serial: String,
     /// Where the database and key files live.
     pub state_dir: PathBuf,

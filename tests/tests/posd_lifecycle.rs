@@ -113,10 +113,18 @@ fn a_bad_configuration_is_refused_at_start_naming_the_key() {
     {
         let path = dir.path().join("bad.toml");
         std::fs::write(&path, text).expect("write");
-        let out = std::process::Command::new(workspace_bin("posd")).args(["--check-config", "--config", &path.display().to_string()]).output().expect("posd");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(78), "{text}: {err}");
-        assert!(err.contains(key), "{text}: the message must name {key}: {err}");
+        // With --check-config, and at a real start (no bus is needed to refuse
+        // it): 78 is what posd.service's RestartPreventExitStatus= stops on.
+        for check in [true, false] {
+            let mut cmd = std::process::Command::new(workspace_bin("posd"));
+            if check {
+                cmd.arg("--check-config");
+            }
+            let out = cmd.args(["--config", &path.display().to_string(), "--bus", "unix:path=/nonexistent"]).output().expect("posd");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(78), "{text} (check-config {check}): {err}");
+            assert!(err.contains(key), "{text}: the message must name {key}: {err}");
+        }
     }
 }
 

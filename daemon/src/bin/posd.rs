@@ -38,18 +38,28 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    service::logging::init(&args.log);
-    if args.check_config {
-        return match service::load_config(&args.config) {
-            Ok(_) => {
-                println!("{}: ok", args.config.display());
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("posd: {e}");
-                ExitCode::from(78) // EX_CONFIG
-            }
-        };
+    let to_journal = service::logging::init(&args.log);
+    // A fatal error is said once: to the journal with its priority under
+    // systemd, on stderr for a person at a shell.
+    let fatal = |e: &str| {
+        if to_journal {
+            tracing::error!("{e}");
+        } else {
+            eprintln!("posd: {e}");
+        }
+    };
+    // A bad configuration exits 78 (EX_CONFIG), at start as with --check-config:
+    // posd.service does not restart on it (RestartPreventExitStatus=78).
+    match service::load_config(&args.config) {
+        Err(e) => {
+            fatal(&e);
+            return ExitCode::from(78);
+        }
+        Ok(_) if args.check_config => {
+            println!("{}: ok", args.config.display());
+            return ExitCode::SUCCESS;
+        }
+        Ok(_) => {}
     }
     let bus = match (args.session, args.bus, args.system_bus_address) {
         (true, _, _) => Bus::Session,
@@ -62,15 +72,14 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("posd: cannot start the runtime: {e}");
+            fatal(&format!("cannot start the runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(service::run(opts)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e}");
-            eprintln!("posd: {e}");
+            fatal(&e);
             ExitCode::FAILURE
         }
     }

@@ -64,7 +64,7 @@ impl Engine {
             return Err(EngineError::new(
                 super::ErrorKind::Device,
                 "The terminal has no hardware serial.",
-                "Set terminal.serial in posd.toml or check /proc/device-tree/serial-number.",
+                "Set terminal.serial in posd.toml or check /sys/firmware/devicetree/base/serial-number.",
             ));
         }
         self.refuse_with_pending_work("binding")?;

@@ -56,6 +56,21 @@ fn needs_simulator(key: &str) -> String {
     format!("hardware.{key} = \"sim\" needs a posd built with the simulator feature")
 }
 
+/// A simulated backend named in a build without the simulator is a
+/// configuration error: found when the file is loaded (so `--check-config`
+/// and systemd's `RestartPreventExitStatus=78` see it), not when opening.
+pub fn check_build_supports(cfg: &Config) -> Result<(), String> {
+    #[cfg(not(feature = "simulator"))]
+    for (key, backend) in [("reader", &cfg.hardware.reader), ("keypad", &cfg.hardware.keypad), ("modem", &cfg.hardware.modem)] {
+        if backend == "sim" {
+            return Err(needs_simulator(key));
+        }
+    }
+    #[cfg(feature = "simulator")]
+    let _ = cfg;
+    Ok(())
+}
+
 impl Backends {
     /// Builds what `cfg` names. `modem_bus`: where ModemManager is (the
     /// system bus when `None`).
@@ -198,8 +213,10 @@ pub fn serial_number(cfg: &Config) -> Result<String, String> {
         return Ok(cfg.terminal.serial.clone());
     }
     let from_file = |p: &str| std::fs::read_to_string(p).ok().map(|s| s.trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string()).filter(|s| !s.is_empty());
-    from_file("/proc/device-tree/serial-number")
+    // The sysfs path, not /proc/device-tree (a link to it): posd.service sets
+    // ProcSubset=pid, which hides everything in /proc but processes.
+    from_file("/sys/firmware/devicetree/base/serial-number")
         .or_else(|| from_file("/etc/machine-id").map(|m| m.chars().take(16).collect::<String>().to_uppercase()))
         .filter(|s| s.len() <= 32 && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'))
-        .ok_or_else(|| "terminal.serial: empty and no usable /proc/device-tree/serial-number or /etc/machine-id: set it in posd.toml".into())
+        .ok_or_else(|| "terminal.serial: empty and no usable /sys/firmware/devicetree/base/serial-number or /etc/machine-id: set it in posd.toml".into())
 }

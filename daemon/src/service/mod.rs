@@ -70,7 +70,9 @@ pub fn load_config(path: &std::path::Path) -> Result<Config, String> {
         }
         Err(e) => return Err(format!("{}: {e}", path.display())),
     };
-    Config::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    let cfg = Config::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    backends::check_build_supports(&cfg).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(cfg)
 }
 
 fn open_state(cfg: &Config) -> Result<(Store, Store), String> {
