@@ -30,6 +30,10 @@ impl CallError {
                 let message = message.unwrap_or_default();
                 if let Some(short) = name.strip_prefix("org.smartpos.Pos1.Error.") {
                     CallError::Daemon { name: short.to_string(), message }
+                } else if name == "org.freedesktop.DBus.Error.AccessDenied" {
+                    // The bus policy refused the call before posd saw it.
+                    let remedy = "the system bus does not let this user make that call: payments, sign-in, settle and diagnose need group pos (usermod -aG pos USER, then log in again); Bind and Unbind need root";
+                    CallError::Daemon { name: "AccessDenied".into(), message: remedy.into() }
                 } else if name == "org.freedesktop.DBus.Error.ServiceUnknown" || name == "org.freedesktop.DBus.Error.NameHasNoOwner" {
                     CallError::Bus("posd is not running on this bus (systemctl status posd)".into())
                 } else {

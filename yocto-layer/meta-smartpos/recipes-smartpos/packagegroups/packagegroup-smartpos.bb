@@ -1,0 +1,16 @@
+SUMMARY = "What a smartpos terminal runs beside posd"
+DESCRIPTION = "The card reader stack (pcsc-lite, CCID driver), ModemManager \
+               for the LTE modem, D-Bus and an SSH server for field engineers. \
+               posd itself comes from the image (posd, or posd-sim on development images)."
+SECTION = "console/network"
+
+inherit packagegroup
+
+RDEPENDS:${PN} = "\
+    ccid \
+    dbus \
+    modemmanager \
+    openssh-sftp-server \
+    openssh-sshd \
+    pcsc-lite \
+"
