@@ -75,7 +75,7 @@ fn sigterm_during_a_payment_at_the_host_lets_it_finish() {
     let status = rig.terminate();
     let out = sale.join().expect("sale thread");
     let _ = typist.join();
-    assert!(status.success(), "{status}");
+    assert!(status.success(), "posd's exit after SIGTERM: {status}\n{}", rig.log());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && text.contains("\"approved\":{\"type\":\"b\",\"data\":true}"),
@@ -147,4 +147,37 @@ fn a_notify_socket_nobody_reads_never_blocks_posd() {
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(rig.get("Terminal", "State"), json!("bound"));
     assert!(rig.terminate().success());
+}
+
+/// A core dump of posd would hold working keys and card data in clear: posd
+/// turns them off itself (posd.service's LimitCORE=0 aside).
+#[test]
+fn posd_never_dumps_core() {
+    let mut rig = PosdRig::start();
+    rig.wait_for_name();
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", rig.pid())).expect("limits");
+    let core = limits.lines().find(|l| l.starts_with("Max core file size")).expect("core line");
+    let fields: Vec<&str> = core.split_whitespace().collect();
+    assert_eq!(&fields[4..6], ["0", "0"], "soft and hard core limits: {core}");
+}
+
+/// The device key, the database and its WAL are posd's alone, whatever the
+/// umask of whoever started it (posd.service's StateDirectoryMode/UMask aside).
+#[test]
+fn state_files_are_private_to_posd() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut rig = PosdRig::start();
+    rig.wait_for_name();
+    rig.call("Terminal", "Bind", &["s", "483920"]).expect("bind");
+    let state = rig.dir.path().join("state");
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(&state).expect("state dir") {
+        let entry = entry.expect("entry");
+        let mode = entry.metadata().expect("metadata").permissions().mode() & 0o777;
+        seen.push(format!("{} {mode:o}", entry.file_name().to_string_lossy()));
+        assert_eq!(mode & 0o077, 0, "{} is open to others: {mode:o}", entry.path().display());
+    }
+    for name in ["device.key", "posd.db"] {
+        assert!(seen.iter().any(|s| s.starts_with(name)), "{name} missing: {seen:?}");
+    }
 }

@@ -48,6 +48,10 @@ fn main() -> ExitCode {
             eprintln!("posd: {e}");
         }
     };
+    if let Err(e) = service::hardening::harden_process() {
+        fatal(&e);
+        return ExitCode::FAILURE;
+    }
     // A bad configuration exits 78 (EX_CONFIG), at start as with --check-config:
     // posd.service does not restart on it (RestartPreventExitStatus=78).
     match service::load_config(&args.config) {

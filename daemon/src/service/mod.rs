@@ -10,6 +10,7 @@ pub mod backends;
 pub mod diagnose;
 pub mod dict;
 pub mod error;
+pub mod hardening;
 pub mod hardware;
 pub mod logging;
 pub mod notify;

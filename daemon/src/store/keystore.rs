@@ -85,3 +85,22 @@ impl KeyStore for FileKeyStore {
         self.cipher.decrypt(XNonce::from_slice(nonce), Payload { msg: body, aad: name.as_bytes() }).map(Zeroizing::new).map_err(|_| KeyStoreError::Unseal(name.into()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_device_key_others_can_read_is_refused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("device.key");
+        FileKeyStore::open_or_create(&path).expect("created");
+        assert_eq!(std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777, 0o600, "created 0600");
+        FileKeyStore::open_or_create(&path).expect("reopened");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let Err(err) = FileKeyStore::open_or_create(&path).map(|_| ()) else { panic!("a 0644 device key must be refused") };
+        let err = err.to_string();
+        assert!(err.contains("0600") && err.contains("644"), "{err}");
+    }
+}
