@@ -146,3 +146,22 @@ fn a_restart_with_a_pending_reversal_sends_it_before_the_next_sale() {
     let rows = r.engine.store().batch_entries(1).unwrap();
     assert_eq!(rows.iter().filter(|e| e.kind == Kind::Sale && e.state == EntryState::Reversed).count(), 1);
 }
+
+/// Fault matrix: the card is pulled right after it gave the ARQC. The host
+/// approves, but the card never confirms (no second GENERATE AC): the sale
+/// must not stand — reversed, nothing charged, and the merchant told why.
+#[test]
+fn a_card_pulled_after_the_arqc_gets_the_approved_sale_reversed() {
+    let mut r = Rig::signed_in();
+    r.insert("default");
+    r.slot.with_card(|c| c.pull_after_arqc = true);
+    r.type_pin("default");
+    let outcome = r.engine.sale(2500, &SaleOptions::default());
+    assert!(!r.slot.is_present(), "the card left after the ARQC");
+    let err = outcome.expect_err("a sale the card never confirmed must not be approved");
+    assert_eq!(err.kind, ErrorKind::Device, "{err:?}");
+    assert!(err.message.contains("removed"), "{err:?}");
+    reversed_and_not_charged(&r);
+    let sale_txn = r.ledger().transactions.into_iter().find(|t| t.exchange == Exchange::Sale).expect("the sale reached the host");
+    assert_eq!(sale_txn.state, TxnState::Reversed);
+}

@@ -64,16 +64,25 @@ pub struct VirtualCard {
     pub transport: Transport,
     /// Test knob: refuse the second GENERATE AC whatever the host said.
     pub refuse_second_ac: bool,
+    /// Test knob: the cardholder pulls the card as soon as it has given an
+    /// ARQC (the simulated reader empties its slot; fault matrix).
+    pub pull_after_arqc: bool,
 }
 
 impl VirtualCard {
+    /// Whether the card is to leave the reader now (`pull_after_arqc` and an
+    /// ARQC given).
+    pub fn pulled_now(&self) -> bool {
+        self.pull_after_arqc && matches!(self.phase, Phase::FirstAc { cid: cid::ARQC, .. })
+    }
+
     /// A card for `profile` with its ICC master key derived from `imk_hex`.
     pub fn new(profile: &CardProfile, imk_hex: &str) -> Result<Self, CryptoError> {
         let imk = Key::new(&hex::decode(imk_hex).map_err(|_| CryptoError::KeyLength(0))?)?;
         let icc_mk = emv::derive_icc_master_key(&imk, &profile.pan, &profile.psn)?;
         let aip_bytes = hex::decode(&profile.aip).map_err(|_| CryptoError::KeyLength(0))?;
         let aip = [aip_bytes.first().copied().unwrap_or(0), aip_bytes.get(1).copied().unwrap_or(0)];
-        Ok(Self { profile: profile.clone(), icc_mk, aip, atc: 0, phase: Phase::Idle, pending: None, with_pse: true, transport: Transport::Direct, refuse_second_ac: false })
+        Ok(Self { profile: profile.clone(), icc_mk, aip, atc: 0, phase: Phase::Idle, pending: None, with_pse: true, transport: Transport::Direct, refuse_second_ac: false, pull_after_arqc: false })
     }
 
     pub fn profile(&self) -> &CardProfile {

@@ -78,7 +78,11 @@ impl CardReader for SimReader {
     }
 
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, ReaderError> {
-        self.slot.with_card(|c| c.transmit(apdu)).ok_or(ReaderError::CardRemoved)
+        let (answer, pulled) = self.slot.with_card(|c| (c.transmit(apdu), c.pulled_now())).ok_or(ReaderError::CardRemoved)?;
+        if pulled {
+            self.slot.remove();
+        }
+        Ok(answer)
     }
 
     fn card_present(&mut self) -> Result<bool, ReaderError> {
