@@ -82,7 +82,18 @@ impl VirtualCard {
         let icc_mk = emv::derive_icc_master_key(&imk, &profile.pan, &profile.psn)?;
         let aip_bytes = hex::decode(&profile.aip).map_err(|_| CryptoError::KeyLength(0))?;
         let aip = [aip_bytes.first().copied().unwrap_or(0), aip_bytes.get(1).copied().unwrap_or(0)];
-        Ok(Self { profile: profile.clone(), icc_mk, aip, atc: 0, phase: Phase::Idle, pending: None, with_pse: true, transport: Transport::Direct, refuse_second_ac: false, pull_after_arqc: false })
+        Ok(Self {
+            profile: profile.clone(),
+            icc_mk,
+            aip,
+            atc: 0,
+            phase: Phase::Idle,
+            pending: None,
+            with_pse: true,
+            transport: Transport::Direct,
+            refuse_second_ac: false,
+            pull_after_arqc: false,
+        })
     }
 
     pub fn profile(&self) -> &CardProfile {

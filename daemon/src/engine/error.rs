@@ -102,7 +102,25 @@ impl EngineError {
 
 impl From<StoreError> for EngineError {
     fn from(e: StoreError) -> Self {
-        EngineError::new(ErrorKind::Device, format!("The terminal's storage failed: {e}."), "Restart the terminal; if it persists, call service.")
+        use rusqlite::ErrorCode::{DiskFull, ReadOnly};
+        let code = match &e {
+            StoreError::Sql(rusqlite::Error::SqliteFailure(f, _)) | StoreError::Open { source: rusqlite::Error::SqliteFailure(f, _), .. } => Some(f.code),
+            _ => None,
+        };
+        match code {
+            // Refused before anything left for the host: say so, and what helps.
+            Some(DiskFull) => EngineError::new(
+                ErrorKind::Device,
+                "The terminal's storage is full; nothing was charged.",
+                "Free space on the terminal (e.g. journalctl --vacuum-size=20M) or call service.",
+            ),
+            Some(ReadOnly) => EngineError::new(
+                ErrorKind::Device,
+                "The terminal's storage is read-only; nothing was charged.",
+                "Check that /var/lib/posd is writable by posd (disk errors remount it read-only), or call service.",
+            ),
+            _ => EngineError::new(ErrorKind::Device, format!("The terminal's storage failed: {e}."), "Restart the terminal; if it persists, call service."),
+        }
     }
 }
 
