@@ -54,7 +54,7 @@ fn main() -> ExitCode {
     }
     // A bad configuration exits 78 (EX_CONFIG), at start as with --check-config:
     // posd.service does not restart on it (RestartPreventExitStatus=78).
-    match service::load_config(&args.config) {
+    let config = match service::load_config(&args.config) {
         Err(e) => {
             fatal(&e);
             return ExitCode::from(78);
@@ -63,15 +63,15 @@ fn main() -> ExitCode {
             println!("{}: ok", args.config.display());
             return ExitCode::SUCCESS;
         }
-        Ok(_) => {}
-    }
+        Ok(config) => config,
+    };
     let bus = match (args.session, args.bus, args.system_bus_address) {
         (true, _, _) => Bus::Session,
         (false, Some(a), _) => Bus::Address(a),
         (false, None, Some(a)) => Bus::SystemAt(a),
         (false, None, None) => Bus::System,
     };
-    let opts = Options { config: args.config, bus, modem_bus: args.modem_bus, state_dir: args.state_dir };
+    let opts = Options { config, bus, modem_bus: args.modem_bus, state_dir: args.state_dir };
     // One thread is plenty: the engine has its own, D-Bus and the timers are light (and RSS stays small).
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,

@@ -51,11 +51,6 @@ impl std::fmt::Debug for Backends {
     }
 }
 
-#[cfg(not(feature = "simulator"))]
-fn needs_simulator(key: &str) -> String {
-    format!("hardware.{key} = \"sim\" needs a posd built with the simulator feature")
-}
-
 /// A simulated backend named in a build without the simulator is a
 /// configuration error: found when the file is loaded (so `--check-config`
 /// and systemd's `RestartPreventExitStatus=78` see it), not when opening.
@@ -63,7 +58,7 @@ pub fn check_build_supports(cfg: &Config) -> Result<(), String> {
     #[cfg(not(feature = "simulator"))]
     for (key, backend) in [("reader", &cfg.hardware.reader), ("keypad", &cfg.hardware.keypad), ("modem", &cfg.hardware.modem)] {
         if backend == "sim" {
-            return Err(needs_simulator(key));
+            return Err(format!("hardware.{key} = \"sim\" needs a posd built with the simulator feature"));
         }
     }
     #[cfg(feature = "simulator")]
@@ -75,6 +70,9 @@ impl Backends {
     /// Builds what `cfg` names. `modem_bus`: where ModemManager is (the
     /// system bus when `None`).
     pub async fn open(cfg: &Config, modem_bus: Option<&str>) -> Result<Self, String> {
+        // The one place a `sim` backend is refused in a build without it
+        // (load_config runs it too); below, `sim` arms exist only with it.
+        check_build_supports(cfg)?;
         let hw = &cfg.hardware;
         #[cfg(feature = "simulator")]
         let mut sim = SimHandles::default();
@@ -85,8 +83,6 @@ impl Backends {
                 sim.slot = Some(slot.clone());
                 Box::new(smartpos_hal::sim::SimReader::new(slot))
             }
-            #[cfg(not(feature = "simulator"))]
-            "sim" => return Err(needs_simulator("reader")),
             _ => Box::new(PcscReader::new(&hw.reader_name)),
         };
         let pinpad: Box<dyn PinPad> = match hw.keypad.as_str() {
@@ -96,8 +92,6 @@ impl Backends {
                 sim.keys = Some(keys);
                 Box::new(KeypadPinPad::new(keypad))
             }
-            #[cfg(not(feature = "simulator"))]
-            "sim" => return Err(needs_simulator("keypad")),
             _ => match open_matrix(cfg) {
                 Ok(p) => p,
                 Err(why) => {
@@ -113,8 +107,6 @@ impl Backends {
                 sim.modem = Some(m.clone());
                 Modem::Sim(m)
             }
-            #[cfg(not(feature = "simulator"))]
-            "sim" => return Err(needs_simulator("modem")),
             "none" => Modem::None,
             _ => {
                 let conn = match modem_bus {

@@ -53,7 +53,9 @@ pub enum Bus {
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub config: PathBuf,
+    /// The configuration, loaded and checked by [`load_config`] (posd does
+    /// that first, to exit 78 on a bad file before anything else starts).
+    pub config: Config,
     pub bus: Bus,
     /// Where ModemManager is (default: the system bus).
     pub modem_bus: Option<String>,
@@ -92,7 +94,7 @@ fn open_state(cfg: &Config) -> Result<(Store, Store), String> {
 
 /// Runs the daemon until SIGTERM / SIGINT.
 pub async fn run(opts: Options) -> Result<(), String> {
-    let mut cfg = load_config(&opts.config)?;
+    let mut cfg = opts.config;
     if let Some(dir) = opts.state_dir.clone().or_else(|| std::env::var_os("STATE_DIRECTORY").map(|d| PathBuf::from(d).join(""))) {
         cfg.terminal.state_dir = PathBuf::from(dir.to_string_lossy().split(':').next().unwrap_or_default());
     }
