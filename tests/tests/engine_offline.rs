@@ -114,6 +114,32 @@ fn a_lost_advice_answer_is_resent_with_its_stan_and_charged_once() {
     assert_eq!(ledger.entries("10000001", 1, res.stan).len(), 1);
 }
 
+/// Fault matrix: the host answers `94` (duplicate) to a replayed advice it
+/// processed but no longer holds the answer of. The advice counts as
+/// delivered: approved in the journal with its offline code, off the
+/// queue, charged once, never sent again.
+#[test]
+fn a_replayed_advice_the_host_answers_94_counts_as_delivered_once() {
+    let mut r = Rig::signed_in();
+    r.host_reachable(false);
+    let res = r.sale("default", 4300).unwrap();
+    r.host_reachable(true);
+    r.faults(Faults { lose_reply: 1, ..Default::default() });
+    assert_eq!(r.engine.flush().unwrap().remaining, 1, "no answer: still queued");
+    r.sim.h.forget_held_answers();
+    let f = r.engine.flush().unwrap();
+    assert_eq!((f.forwarded, f.declined, f.remaining), (1, 0, 0), "{f:?}");
+    let e = r.engine.store().entry_by_stan(Kind::Sale, 1, res.stan).unwrap().unwrap();
+    assert_eq!((e.state, e.response_code.as_str()), (EntryState::Approved, res.response_code.as_str()), "{e:?}");
+    assert_eq!(r.engine.flush().unwrap().forwarded, 0, "nothing left to send");
+    let db = rusqlite::Connection::open(r.db_path()).unwrap();
+    let outcome: String = db.query_row("SELECT outcome FROM offline_queue WHERE journal_id = ?1", [e.id], |row| row.get(0)).unwrap();
+    assert_eq!(outcome, "94", "the replay was answered 94, not with a held answer");
+    let ledger = r.ledger();
+    assert_eq!(ledger.charged("default"), 4300);
+    assert_eq!(ledger.entries("10000001", 1, res.stan).len(), 1, "processed once");
+}
+
 #[test]
 fn a_declined_advice_is_kept_as_advice_declined_and_not_retried() {
     let mut r = Rig::signed_in();

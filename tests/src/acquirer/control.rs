@@ -25,6 +25,7 @@ enum Request {
     ClearFaults,
     Ledger,
     ResetPinTries { card: String },
+    ForgetHeldAnswers,
     Shutdown,
 }
 
@@ -54,6 +55,10 @@ pub fn apply(shared: &Shared, line: &str) -> Value {
                 }
                 None => return json!({"ok": false, "error": format!("no card labelled {card:?}")}),
             }
+        }
+        Request::ForgetHeldAnswers => {
+            shared.forget_held_answers();
+            Value::Null
         }
         Request::Shutdown => {
             let _ = shared.shutdown.send_replace(true);

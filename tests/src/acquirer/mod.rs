@@ -55,6 +55,12 @@ impl Shared {
     pub fn ledger(&self) -> Ledger {
         Ledger::of(&self.state.lock().unwrap_or_else(|p| p.into_inner()))
     }
+
+    /// Drops every held advice answer, as a host does after its holding
+    /// window or a restart: a repeat it already processed then gets `94`.
+    pub fn forget_held_answers(&self) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).held.clear();
+    }
 }
 
 /// How to run the simulator.
@@ -94,6 +100,11 @@ impl SimHandle {
 
     pub fn ledger(&self) -> Ledger {
         self.shared.ledger()
+    }
+
+    /// See [`Shared::forget_held_answers`].
+    pub fn forget_held_answers(&self) {
+        self.shared.forget_held_answers();
     }
 
     /// Every clear key the host issued so far (for the secret scan).

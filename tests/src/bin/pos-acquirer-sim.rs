@@ -59,6 +59,9 @@ enum Ctl {
     Clear,
     /// Reset a card's wrong-PIN count.
     ResetPinTries { card: String },
+    /// Drop the held advice answers (as after the host's holding window):
+    /// a repeated advice the host already processed then gets 94.
+    ForgetHeldAnswers,
     /// Stop the simulator.
     Shutdown,
 }
@@ -120,6 +123,7 @@ fn ctl(control: SocketAddr, action: Ctl) -> ExitCode {
         },
         Ctl::Clear => json!({"cmd": "clear_faults"}),
         Ctl::ResetPinTries { card } => json!({"cmd": "reset_pin_tries", "card": card}),
+        Ctl::ForgetHeldAnswers => json!({"cmd": "forget_held_answers"}),
         Ctl::Shutdown => json!({"cmd": "shutdown"}),
     };
     let result = ControlClient::connect(control).map_err(|e| format!("cannot reach {control}: {e}")).and_then(|mut c| c.call(&request));
