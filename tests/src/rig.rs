@@ -125,6 +125,19 @@ impl Rig {
         self.engine = open_engine(&self.cfg, &self.slot, keypad, self.clock.clone());
     }
 
+    /// Powers the terminal off, runs `while_off` (its files are closed: a
+    /// disk can be unmounted and repaired), and powers it on again.
+    pub fn power_cycle(&mut self, while_off: impl FnOnce()) {
+        let off = tempfile::tempdir().expect("tempdir");
+        let mut elsewhere = self.cfg.clone();
+        elsewhere.terminal.state_dir = off.path().to_path_buf();
+        let (keypad, _) = SimKeypad::new();
+        // Replacing the engine drops it, closing the database and key files.
+        self.engine = open_engine(&elsewhere, &self.slot, keypad, self.clock.clone());
+        while_off();
+        self.restart();
+    }
+
     pub fn db_path(&self) -> PathBuf {
         self.dir.path().join("posd.db")
     }

@@ -108,18 +108,43 @@ impl From<StoreError> for EngineError {
             _ => None,
         };
         match code {
-            // Refused before anything left for the host: say so, and what helps.
-            Some(DiskFull) => EngineError::new(
-                ErrorKind::Device,
-                "The terminal's storage is full; nothing was charged.",
-                "Free space on the terminal (e.g. journalctl --vacuum-size=20M) or call service.",
-            ),
-            Some(ReadOnly) => EngineError::new(
-                ErrorKind::Device,
-                "The terminal's storage is read-only; nothing was charged.",
-                "Check that /var/lib/posd is writable by posd (disk errors remount it read-only), or call service.",
-            ),
-            _ => EngineError::new(ErrorKind::Device, format!("The terminal's storage failed: {e}."), "Restart the terminal; if it persists, call service."),
+            Some(DiskFull) => EngineError::storage_full(),
+            Some(ReadOnly) => EngineError::storage_read_only(),
+            _ => EngineError::new(ErrorKind::Device, format!("{STORAGE_FAILED}: {e}."), "Restart the terminal; if it persists, call service."),
+        }
+    }
+}
+
+/// How a storage error's message starts when SQLite could not say why.
+const STORAGE_FAILED: &str = "The terminal's storage failed";
+
+// A state change that cannot be committed is refused before anything leaves
+// for the host (or, after the host answered, reversed at the next start):
+// say so, and what helps.
+impl EngineError {
+    pub fn storage_full() -> Self {
+        Self::new(ErrorKind::Device, "The terminal's storage is full; nothing was charged.", "Free space on the terminal (e.g. journalctl --vacuum-size=20M) or call service.")
+    }
+
+    pub fn storage_read_only() -> Self {
+        Self::new(
+            ErrorKind::Device,
+            "The terminal's storage is read-only; nothing was charged.",
+            "Check that /var/lib/posd is writable by posd (disk errors remount it read-only: reboot to have it checked), or call service.",
+        )
+    }
+
+    /// A storage error SQLite could only call "disk I/O error", made
+    /// precise by the file system's answer to `probe` (a write in the
+    /// database's folder).
+    pub fn explain_storage(self, probe: impl FnOnce() -> std::io::Result<()>) -> Self {
+        if self.kind != ErrorKind::Device || !self.message.starts_with(STORAGE_FAILED) {
+            return self;
+        }
+        match probe() {
+            Err(e) if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem || e.kind() == std::io::ErrorKind::PermissionDenied => Self::storage_read_only(),
+            Err(e) if e.kind() == std::io::ErrorKind::StorageFull => Self::storage_full(),
+            _ => self,
         }
     }
 }

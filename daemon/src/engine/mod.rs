@@ -299,6 +299,7 @@ impl Engine {
 
     /// Records the outcome of a public operation as `LastError` (cleared on success).
     pub(crate) fn record<T>(&mut self, r: EngineResult<T>) -> EngineResult<T> {
+        let r = r.map_err(|e| e.explain_storage(|| self.store.dir().map_or(Ok(()), crate::store::probe_writable)));
         let json = match &r {
             Ok(_) => None,
             Err(e) => {

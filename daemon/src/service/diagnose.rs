@@ -219,14 +219,7 @@ fn device_rows(s: &Shared) -> Vec<Row> {
 }
 
 fn storage_row(s: &Shared) -> Row {
-    let probe = s.cfg.terminal.state_dir.join(".diagnose-probe");
-    let result = (|| -> std::io::Result<()> {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&probe)?;
-        f.write_all(b"probe")?;
-        f.sync_all()?;
-        std::fs::remove_file(&probe)
-    })();
+    let result = crate::store::probe_writable(&s.cfg.terminal.state_dir);
     match result {
         Ok(()) => row("device", "storage", Status::Ok, format!("{} writable", s.cfg.terminal.state_dir.display()), ""),
         Err(e) => row(

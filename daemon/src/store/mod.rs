@@ -78,6 +78,11 @@ impl Store {
         Ok(Self { conn, keys })
     }
 
+    /// The folder the database lives in.
+    pub fn dir(&self) -> Option<&Path> {
+        self.conn.path().map(Path::new).and_then(Path::parent)
+    }
+
     /// A transaction for one state change and everything that must commit
     /// with it. Taken through `&self` (one connection, one owner thread:
     /// nesting would fail loudly, not corrupt).
@@ -176,6 +181,18 @@ impl Store {
             other => format!("{other:?}"),
         })?)
     }
+}
+
+/// Writes, syncs and removes a probe file in `dir`: what a failed write of
+/// the database cannot tell (SQLite reports EROFS and EIO alike as "disk
+/// I/O error"), the file system's own error does.
+pub fn probe_writable(dir: &Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let probe = dir.join(".posd-write-probe");
+    let mut f = std::fs::File::create(&probe)?;
+    f.write_all(b"probe")?;
+    f.sync_all()?;
+    std::fs::remove_file(&probe)
 }
 
 /// `execute` through the statement cache: the hot paths run the same few
