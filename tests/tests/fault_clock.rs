@@ -1,0 +1,51 @@
+//! Fault matrix, clock row: the terminal's clock jumps back a day (a dead
+//! RTC battery, a bad time sync) with a sale already queued offline. The
+//! STAN and batch come from counters and the host, never from the clock,
+//! so nothing is reused; the new local day makes the terminal sign in
+//! again, which records how far its clock is from the host's (Diagnose
+//! shows it); the queued sale is forwarded once and every sale charged
+//! once; the queue's age never goes negative.
+
+use posd::store::journal::Kind;
+use smartpos_tests::rig::Rig;
+
+const DAY: i64 = 86_400;
+
+#[test]
+fn a_clock_jumping_back_a_day_reuses_nothing_and_charges_once() {
+    let mut r = Rig::signed_in();
+    let online = r.sale("default", 1_001).expect("online sale");
+    r.host_reachable(false);
+    let offline = r.sale("default", 1_002).expect("offline sale");
+    assert!(offline.offline, "{offline:?}");
+    r.host_reachable(true);
+    let sign_ins_before = r.engine.store().session().unwrap().expect("session").signed_in_at;
+
+    r.clock.advance(-DAY);
+    assert_eq!(r.engine.queue_stats().unwrap().oldest_age, 0, "a sale queued 'tomorrow' is not a negative age");
+    let after = r.sale("default", 1_003).expect("sale after the jump");
+    assert!(after.approved && !after.offline, "{after:?}");
+    let session = r.engine.store().session().unwrap().expect("session");
+    assert_ne!(session.signed_in_at, sign_ins_before, "a new local day: the terminal signed in again");
+    assert!((session.clock_offset_secs - DAY).abs() < 120, "the host's clock is a day ahead of ours: {session:?}");
+    let f = r.engine.flush().unwrap();
+    assert_eq!((f.forwarded, f.remaining), (1, 0), "{f:?}");
+
+    // Set right again (NTP): still nothing reused.
+    r.clock.advance(DAY);
+    let later = r.sale("default", 1_004).expect("sale with the clock set right");
+
+    let stans = [online.stan, offline.stan, after.stan, later.stan];
+    assert!(stans.windows(2).all(|w| w[0] < w[1]), "STANs only grow, whatever the clock: {stans:?}");
+    let batch = online.batch;
+    assert!([offline.batch, after.batch, later.batch].iter().all(|b| *b == batch), "the batch is the host's, not the date's");
+    for (stan, amount) in stans.iter().zip([1_001, 1_002, 1_003, 1_004]) {
+        let e = r.engine.store().entry_by_stan(Kind::Sale, batch, *stan).unwrap().unwrap_or_else(|| panic!("STAN {stan} in the journal"));
+        assert_eq!(e.amount, amount);
+    }
+    let ledger = r.ledger();
+    for stan in stans {
+        assert_eq!(ledger.entries("10000001", batch, stan).len(), 1, "STAN {stan} reached the host once");
+    }
+    assert_eq!(ledger.charged("default"), 1_001 + 1_002 + 1_003 + 1_004);
+}
