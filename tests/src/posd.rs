@@ -23,6 +23,17 @@ pub fn workspace_bin(name: &str) -> PathBuf {
 pub const DEST: &str = "org.smartpos.Pos1";
 pub const PATH: &str = "/org/smartpos/Pos1";
 
+/// One row of posd's journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalRow {
+    pub kind: String,
+    pub batch: u32,
+    pub stan: u32,
+    pub amount: u64,
+    pub state: String,
+    pub response_code: Option<String>,
+}
+
 #[derive(Debug)]
 pub struct PosdRig {
     pub sim: LocalSim,
@@ -126,6 +137,45 @@ impl PosdRig {
                 let _ = child.kill();
                 panic!("posd did not stop on SIGTERM:\n{}", self.log());
             }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts posd again on the same state, bus and simulator (after
+    /// [`PosdRig::terminate`] or a crash).
+    pub fn restart(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        self.spawn(&[]);
+    }
+
+    /// posd's journal as its database holds it (read through SQLite, not
+    /// through posd), oldest first.
+    pub fn journal(&self) -> Vec<JournalRow> {
+        let db = self.dir.path().join("state/posd.db");
+        let conn = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("posd.db");
+        let mut stmt = conn.prepare("SELECT kind, batch, stan, amount, state, response_code FROM journal ORDER BY id").expect("journal");
+        stmt.query_map([], |r| Ok(JournalRow { kind: r.get(0)?, batch: r.get(1)?, stan: r.get(2)?, amount: r.get(3)?, state: r.get(4)?, response_code: r.get(5)? }))
+            .expect("journal")
+            .collect::<Result<_, _>>()
+            .expect("journal rows")
+    }
+
+    /// Reversals posd still has to deliver, and advices still queued.
+    pub fn pending(&self) -> (u32, u32) {
+        let db = self.dir.path().join("state/posd.db");
+        let conn = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("posd.db");
+        let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, u32>(0)).expect(sql);
+        (count("SELECT count(*) FROM pending_reversal"), count("SELECT count(*) FROM offline_queue WHERE forwarded_at IS NULL"))
+    }
+
+    /// Waits until posd's log holds `needle` (e.g. `request exchange=Sale`).
+    pub fn wait_for_log(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.log().contains(needle) {
+            assert!(Instant::now() < deadline, "posd never logged {needle:?}:\n{}", self.log());
             std::thread::sleep(Duration::from_millis(20));
         }
     }

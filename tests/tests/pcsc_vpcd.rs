@@ -181,3 +181,46 @@ fn a_sale_through_pcscd_with_card_pulled_and_pcscd_restarted() {
     let _ = typist.join();
     assert_eq!(r["approved"], serde_json::json!(true), "{r}");
 }
+
+/// Fault matrix: pcscd dies (SIGKILL) while the sale is at the host. The
+/// host approves, the card cannot finish (no second GENERATE AC), so the
+/// approval is reversed: a Device error, nothing charged, the journal says
+/// reversed. With pcscd back the next sale is approved and charged once.
+#[test]
+fn pcscd_killed_while_the_sale_is_at_the_host_reverses_it() {
+    let mut pcscd = PrivatePcscd::start(VPCD_PORTS + 30);
+    let rig = posd_on_pcsc(&pcscd);
+    rig.call("Terminal", "Bind", &["s", "483920"]).expect("bind");
+    rig.call("Terminal", "SignIn", &[]).expect("sign in");
+    let mut card = pcscd.insert(VCARD, "default", &[]);
+    rig.sim.h.set_faults(smartpos_tests::acquirer::faults::Faults { delay_ms: 1_000, delay_count: 1, ..Default::default() });
+    let typist = smartpos_tests::posd::type_pin_when_asked(rig.bus.address(), "123456#");
+    let address = rig.bus.address().to_string();
+    let sale = std::thread::spawn(move || {
+        smartpos_tests::posd::busctl_raw(&address, &["--timeout=60", "call", "org.smartpos.Pos1", "/org/smartpos/Pos1", "org.smartpos.Pos1.Payment", "Sale", "ta{sv}", "1800", "0"])
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !rig.sim.h.ledger().transactions.iter().any(|t| t.amount == 1800) {
+        assert!(std::time::Instant::now() < deadline, "the sale never reached the host:\n{}", rig.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    pcscd.stop();
+    let out = sale.join().expect("sale thread");
+    let _ = typist.join();
+    card.pull();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "the sale cannot complete without the card: {}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(rig.get("Terminal", "LastError")["category"], serde_json::json!("device"), "{err}");
+    assert_eq!(rig.sim.h.ledger().charged("default"), 0, "the approval was reversed:\n{}", rig.log());
+    let row = rig.journal().into_iter().find(|r| r.amount == 1800).expect("the sale is in the journal");
+    assert_eq!(row.state, "reversed", "{row:?}");
+    assert_eq!(rig.pending(), (0, 0));
+
+    pcscd.restart();
+    let _card = pcscd.insert(VCARD, "default", &[]);
+    let typist = smartpos_tests::posd::type_pin_when_asked(rig.bus.address(), "123456#");
+    let r = rig.call("Payment", "Sale", &["ta{sv}", "1900", "0"]).expect("sale with pcscd back");
+    let _ = typist.join();
+    assert_eq!(r["approved"], serde_json::json!(true), "{r}");
+    assert_eq!(rig.sim.h.ledger().charged("default"), 1900);
+}

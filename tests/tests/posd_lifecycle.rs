@@ -67,11 +67,7 @@ fn sigterm_during_a_payment_at_the_host_lets_it_finish() {
     let address = rig.bus.address().to_string();
     let sale = std::thread::spawn(move || busctl_raw(&address, &["--timeout=60", "call", DEST, "/org/smartpos/Pos1", "org.smartpos.Pos1.Payment", "Sale", "ta{sv}", "777", "0"]));
     // Wait until the request is at the host, then SIGTERM.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !rig.log().contains("request exchange=Sale") {
-        assert!(Instant::now() < deadline, "the sale never reached the host:\n{}", rig.log());
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    rig.wait_for_log("request exchange=Sale");
     let status = rig.terminate();
     let out = sale.join().expect("sale thread");
     let _ = typist.join();
