@@ -50,10 +50,10 @@ impl Message {
     /// Sets field `n` (2..=64). Out-of-range numbers are ignored by design:
     /// callers pass constants, and the encoder would refuse them anyway.
     pub fn set(&mut self, n: u8, value: impl Into<Vec<u8>>) -> &mut Self {
-        if (2..=64).contains(&n) {
-            if let Some(slot) = self.fields.get_mut(usize::from(n)) {
-                *slot = Some(value.into());
-            }
+        if (2..=64).contains(&n)
+            && let Some(slot) = self.fields.get_mut(usize::from(n))
+        {
+            *slot = Some(value.into());
         }
         self
     }
