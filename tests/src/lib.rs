@@ -14,11 +14,13 @@
 //! | a minimal hand-built terminal that tests the simulator | [`test_terminal`] |
 //! | the real engine on a real SQLite file, simulated reader and keypad, the simulator | [`rig`] |
 //! | posd as a process on a private bus, driven with busctl | [`posd`] |
+//! | the engine in a killable process (`pos-engine-driver`) and the books check after a crash | [`driver`] |
 
 #![forbid(unsafe_code)]
 
 pub mod acquirer;
 pub mod dbus;
+pub mod driver;
 pub mod mm_standin;
 pub mod oracle;
 pub mod pcscd;

@@ -7,27 +7,13 @@
 //! approved sale lost, none charged twice, every interrupted sale reversed.
 
 use posd::engine::failpoint::ALL;
-use posd::store::Store;
-use posd::store::journal::{EntryState, Kind};
-use posd::store::keystore::FileKeyStore;
 use rand::Rng;
-use serde_json::Value;
-use smartpos_proto::exchange::Exchange;
 use smartpos_tests::acquirer::LocalSim;
 use smartpos_tests::acquirer::faults::Faults;
-use smartpos_tests::acquirer::ledger::Ledger;
-use smartpos_tests::acquirer::state::TxnState;
-use smartpos_vcard::testdata::TestData;
-use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
+use smartpos_tests::driver::{Kill, Run, check, run};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-const DRIVER: &str = env!("CARGO_BIN_EXE_pos-engine-driver");
-const TID: &str = "10000001";
 
 /// A state directory holding the terminal's RSA key pair (made once: slow).
 fn template() -> &'static Path {
@@ -51,95 +37,6 @@ fn fresh_state() -> tempfile::TempDir {
         }
     }
     d
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Kill {
-    Never,
-    At(&'static str),
-    After(Duration),
-}
-
-#[derive(Debug)]
-struct Run {
-    results: Vec<Value>,
-    /// The failpoint the process stopped at, when it did.
-    stopped_at: Option<String>,
-    killed: bool,
-    stderr: String,
-}
-
-fn run(state: &Path, s: &LocalSim, ops: &[&str], kill: Kill, log: Option<&Path>) -> Run {
-    let mut cmd = Command::new(DRIVER);
-    cmd.arg("--state").arg(state).arg("--host").arg(s.h.addr.to_string()).arg("--control").arg(s.h.control_addr.to_string()).args(ops);
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    if let Kill::At(name) = kill {
-        cmd.env("POSD_FAILPOINT", name);
-    }
-    let mut child = cmd.spawn().expect("pos-engine-driver");
-    let stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let err_thread = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
-        s
-    });
-    let (tx, rx) = mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let started = Instant::now();
-    let mut results = Vec::new();
-    let mut stopped_at = None;
-    let mut killed = false;
-    loop {
-        let wait = match kill {
-            Kill::After(d) => d.saturating_sub(started.elapsed()),
-            _ => Duration::from_secs(60),
-        };
-        match rx.recv_timeout(wait) {
-            Ok(line) => {
-                if let Some(name) = line.strip_prefix("FAILPOINT ") {
-                    stopped_at = Some(name.to_string());
-                    let _ = child.kill();
-                    killed = true;
-                } else if let Some(json) = line.strip_prefix("RESULT ") {
-                    results.push(serde_json::from_str(json).unwrap());
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                if matches!(kill, Kill::After(_)) {
-                    killed = child.try_wait().ok().flatten().is_none();
-                    let _ = child.kill();
-                } else {
-                    let _ = child.kill();
-                    panic!("pos-engine-driver hung: {ops:?}");
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-        if killed {
-            // Drain what was already written, then stop.
-            while let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
-                if let Some(json) = line.strip_prefix("RESULT ") {
-                    results.push(serde_json::from_str(json).unwrap());
-                }
-            }
-            break;
-        }
-    }
-    let _ = child.wait();
-    let stderr = err_thread.join().unwrap_or_default();
-    if let Some(p) = log {
-        use std::io::Write;
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(p).unwrap();
-        let _ = f.write_all(stderr.as_bytes());
-    }
-    Run { results, stopped_at, killed, stderr }
 }
 
 /// The workload that reaches a failpoint.
@@ -189,48 +86,6 @@ fn recover_and_check(state: &Path, s: &LocalSim, before: &Run, what: &str, log: 
         assert_eq!((r["remaining"].as_u64(), r["reversals"].as_u64()), (Some(0), Some(0)), "{what}: {r}");
     }
     check(state, &s.h.ledger(), before, what);
-}
-
-fn check(state: &Path, ledger: &Ledger, before: &Run, what: &str) {
-    let keys = Arc::new(FileKeyStore::open_or_create(&state.join("device.key")).unwrap());
-    let store = Store::open(&state.join("posd.db"), keys).unwrap();
-    assert!(store.pending_reversals().unwrap().is_empty(), "{what}: a reversal is still pending");
-    let q = store.queue_stats(0).unwrap();
-    assert_eq!((q.depth, q.unanswered_refunds), (0, 0), "{what}: advices still queued");
-    let mut rows = Vec::new();
-    for b in 1..=3 {
-        rows.extend(store.batch_entries(b).unwrap());
-    }
-    assert!(rows.iter().all(|e| e.state != EntryState::InFlight), "{what}: an in-flight row survived recovery: {rows:?}");
-    let approved = |k: Kind| rows.iter().filter(move |e| e.kind == k && e.state == EntryState::Approved).map(|e| (e.batch, e.stan)).collect::<BTreeSet<_>>();
-    let host = |ex: &[Exchange]| {
-        ledger.transactions.iter().filter(|t| t.tid == TID && ex.contains(&t.exchange) && t.state == TxnState::Approved).map(|t| (t.batch, t.stan)).collect::<BTreeSet<_>>()
-    };
-    assert_eq!(approved(Kind::Sale), host(&[Exchange::Sale, Exchange::OfflineAdvice]), "{what}: approved sales differ between terminal and host");
-    assert_eq!(approved(Kind::Void), host(&[Exchange::Void]), "{what}: approved voids differ");
-    for t in &ledger.transactions {
-        assert!(ledger.entries(&t.tid, t.batch, t.stan).len() == 1, "{what}: the host recorded ({}, {}) twice", t.batch, t.stan);
-    }
-    // Every sale reported approved before the kill is still approved and charged.
-    for v in before.results.iter().filter(|v| v["approved"] == true && v["op"].as_str().is_some_and(|o| o.starts_with("sale"))) {
-        let key = (v["batch"].as_u64().unwrap() as u32, v["stan"].as_u64().unwrap() as u32);
-        assert!(approved(Kind::Sale).contains(&key), "{what}: approved sale {key:?} was lost");
-    }
-    // Money: per card, the host charged exactly the journal's approved sales minus voids.
-    let data = TestData::embedded();
-    let mut expect: BTreeMap<String, i64> = BTreeMap::new();
-    for e in rows.iter().filter(|e| e.state == EntryState::Approved) {
-        let label = data.cards.iter().find(|c| posd::engine::mask_pan(&c.pan) == e.masked_pan).map(|c| c.label.clone()).unwrap();
-        let sign = match e.kind {
-            Kind::Sale => 1,
-            Kind::Void | Kind::Refund => -1,
-            Kind::Balance => 0,
-        };
-        *expect.entry(label).or_default() += sign * e.amount as i64;
-    }
-    for c in &data.cards {
-        assert_eq!(ledger.charged(&c.label), expect.get(&c.label).copied().unwrap_or(0), "{what}: card {} charged wrongly", c.label);
-    }
 }
 
 #[test]

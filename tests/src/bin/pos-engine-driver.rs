@@ -8,7 +8,10 @@
 //!
 //! Operations: `bind`, `signin`, `sale:<card>:<amount>`, `void-last`,
 //! `flush`, `settle`, `recover` (sign in, then flush), `host-down`,
-//! `host-up`, `lose-reply`, `unbalanced`.
+//! `host-up`, `lose-reply`, `unbalanced`, `fault:<kind>` (one exchange:
+//! `drop_request`, `lose_reply`, `truncate_reply`, `delay` (past the
+//! response timeout), `bad_mac`, `garbage`, `resign`), `rss` (this
+//! process's resident memory, kB: the soak's memory check).
 
 #![forbid(unsafe_code)]
 
@@ -100,12 +103,14 @@ fn main() -> ExitCode {
             ["host-up"] => control.set_faults(&Faults::default()).map(|()| json!({})),
             ["lose-reply"] => control.set_faults(&Faults { lose_reply: 1, ..Default::default() }).map(|()| json!({})),
             ["unbalanced"] => control.set_faults(&Faults { unbalanced: 1, ..Default::default() }).map(|()| json!({})),
+            ["fault", kind] => one_fault(kind).and_then(|f| control.set_faults(&f)).map(|()| json!({})),
+            ["rss"] => rss_kb().map(|kb| json!({"rss_kb": kb})),
             _ => {
                 eprintln!("pos-engine-driver: unknown operation {op:?}");
                 return ExitCode::FAILURE;
             }
         };
-        if parts.first().is_some_and(|p| p.starts_with("host") || *p == "lose-reply" || *p == "unbalanced") {
+        if parts.first().is_some_and(|p| p.starts_with("host") || *p == "lose-reply" || *p == "unbalanced" || *p == "fault") {
             // Let the simulator apply the switch before the next exchange.
             std::thread::sleep(std::time::Duration::from_millis(30));
         }
@@ -119,4 +124,30 @@ fn main() -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// One exchange's worth of the named fault.
+fn one_fault(kind: &str) -> Result<Faults, String> {
+    let mut f = Faults::default();
+    match kind {
+        "drop_request" => f.drop_request = 1,
+        "lose_reply" => f.lose_reply = 1,
+        "truncate_reply" => f.truncate_reply = 1,
+        "delay" => {
+            // test_config's response timeout is 1.5 s.
+            f.delay_ms = 1_700;
+            f.delay_count = 1;
+        }
+        "bad_mac" => f.bad_mac = 1,
+        "garbage" => f.garbage = 1,
+        "resign" => f.resign = 1,
+        other => return Err(format!("unknown fault {other:?}")),
+    }
+    Ok(f)
+}
+
+/// VmRSS of this process, kB.
+fn rss_kb() -> Result<u64, String> {
+    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
+    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).ok_or_else(|| "no VmRSS".into())
 }
