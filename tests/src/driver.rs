@@ -167,4 +167,3 @@ pub fn check(state: &Path, ledger: &Ledger, before: &Run, what: &str) {
         assert_eq!(ledger.charged(&c.label), expect.get(&c.label).copied().unwrap_or(0), "{what}: card {} charged wrongly", c.label);
     }
 }
-

@@ -97,16 +97,23 @@ fn an_old_queue_blocks_new_offline_sales_but_is_still_forwarded() {
     assert_eq!(r.ledger().charged("default"), 100);
 }
 
-#[test]
-fn a_lost_advice_answer_is_resent_with_its_stan_and_charged_once() {
+/// An offline sale of `amount` whose advice the host took but whose answer
+/// was lost: still queued on the terminal, charged on the host.
+fn offline_sale_whose_advice_answer_was_lost(amount: u64) -> (Rig, posd::engine::TxnResult) {
     let mut r = Rig::signed_in();
     r.host_reachable(false);
-    let res = r.sale("default", 4200).unwrap();
+    let res = r.sale("default", amount).unwrap();
     r.host_reachable(true);
     r.faults(Faults { lose_reply: 1, ..Default::default() });
     let f = r.engine.flush().unwrap();
     assert_eq!((f.forwarded, f.remaining), (0, 1), "no answer: still queued");
-    assert_eq!(r.ledger().charged("default"), 4200, "the host took it the first time");
+    assert_eq!(r.ledger().charged("default"), amount as i64, "the host took it the first time");
+    (r, res)
+}
+
+#[test]
+fn a_lost_advice_answer_is_resent_with_its_stan_and_charged_once() {
+    let (mut r, res) = offline_sale_whose_advice_answer_was_lost(4200);
     let f = r.engine.flush().unwrap();
     assert_eq!(f.forwarded, 1);
     let ledger = r.ledger();
@@ -120,12 +127,7 @@ fn a_lost_advice_answer_is_resent_with_its_stan_and_charged_once() {
 /// queue, charged once, never sent again.
 #[test]
 fn a_replayed_advice_the_host_answers_94_counts_as_delivered_once() {
-    let mut r = Rig::signed_in();
-    r.host_reachable(false);
-    let res = r.sale("default", 4300).unwrap();
-    r.host_reachable(true);
-    r.faults(Faults { lose_reply: 1, ..Default::default() });
-    assert_eq!(r.engine.flush().unwrap().remaining, 1, "no answer: still queued");
+    let (mut r, res) = offline_sale_whose_advice_answer_was_lost(4300);
     r.sim.h.forget_held_answers();
     let f = r.engine.flush().unwrap();
     assert_eq!((f.forwarded, f.declined, f.remaining), (1, 0, 0), "{f:?}");

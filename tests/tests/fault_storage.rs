@@ -53,16 +53,23 @@ impl Drop for SmallDisk {
     }
 }
 
-#[test]
-fn a_full_disk_refuses_the_sale_before_it_goes_online() {
-    let disk = SmallDisk::mount("4m");
-    let state = disk.path().join("state");
+/// A terminal whose state folder is on `disk`, bound, signed in, and one
+/// sale of `amount` approved.
+fn terminal_on(disk: &Path, amount: u64) -> Rig {
+    let state = disk.join("state");
     std::fs::create_dir(&state).expect("state dir");
     let mut r = Rig::with_config(|c| c.terminal.state_dir = state.clone());
     r.engine.bind(smartpos_tests::rig::ACTIVATION_CODE).expect("bind");
     r.engine.sign_in().expect("sign in");
+    assert!(r.sale("default", amount).expect("a sale while the disk is fine").approved);
+    r
+}
+
+#[test]
+fn a_full_disk_refuses_the_sale_before_it_goes_online() {
+    let disk = SmallDisk::mount("4m");
     // One sale first: the database and its WAL have their working size.
-    assert!(r.sale("default", 1000).expect("sale with room").approved);
+    let mut r = terminal_on(disk.path(), 1000);
     let before = r.ledger();
     let filler = disk.fill();
 
@@ -153,12 +160,7 @@ fn run(cmd: &str, args: &[&str]) {
 #[test]
 fn a_database_turned_read_only_refuses_the_sale_before_it_goes_online() {
     let disk = Ext4Disk::mount();
-    let state = disk.path().join("state");
-    std::fs::create_dir(&state).expect("state dir");
-    let mut r = Rig::with_config(|c| c.terminal.state_dir = state.clone());
-    r.engine.bind(smartpos_tests::rig::ACTIVATION_CODE).expect("bind");
-    r.engine.sign_in().expect("sign in");
-    assert!(r.sale("default", 1100).expect("sale while writable").approved);
+    let mut r = terminal_on(disk.path(), 1100);
     let before = r.ledger();
     disk.fail();
 

@@ -174,10 +174,16 @@ fn a_sale_through_pcscd_with_card_pulled_and_pcscd_restarted() {
     assert_eq!(rig.get("Terminal", "LastError")["category"], serde_json::json!("device"));
 
     // pcscd restarts mid-session: the next sale finds it again.
+    approved_after_pcscd_restart(&mut pcscd, &rig, 1700);
+}
+
+/// pcscd started again (as systemd would), a card inserted: a sale of
+/// `amount` is approved.
+fn approved_after_pcscd_restart(pcscd: &mut PrivatePcscd, rig: &smartpos_tests::posd::PosdRig, amount: u64) {
     pcscd.restart();
     let _card = pcscd.insert(VCARD, "default", &[]);
     let typist = smartpos_tests::posd::type_pin_when_asked(rig.bus.address(), "123456#");
-    let r = rig.call("Payment", "Sale", &["ta{sv}", "1700", "0"]).expect("sale after pcscd restarted");
+    let r = rig.call("Payment", "Sale", &["ta{sv}", &amount.to_string(), "0"]).expect("sale after pcscd restarted");
     let _ = typist.join();
     assert_eq!(r["approved"], serde_json::json!(true), "{r}");
 }
@@ -216,11 +222,6 @@ fn pcscd_killed_while_the_sale_is_at_the_host_reverses_it() {
     assert_eq!(row.state, "reversed", "{row:?}");
     assert_eq!(rig.pending(), (0, 0));
 
-    pcscd.restart();
-    let _card = pcscd.insert(VCARD, "default", &[]);
-    let typist = smartpos_tests::posd::type_pin_when_asked(rig.bus.address(), "123456#");
-    let r = rig.call("Payment", "Sale", &["ta{sv}", "1900", "0"]).expect("sale with pcscd back");
-    let _ = typist.join();
-    assert_eq!(r["approved"], serde_json::json!(true), "{r}");
+    approved_after_pcscd_restart(&mut pcscd, &rig, 1900);
     assert_eq!(rig.sim.h.ledger().charged("default"), 1900);
 }
