@@ -22,6 +22,21 @@ fn reversed_and_not_charged(r: &Rig) {
     assert_eq!(r.ledger().charged("default"), 0);
 }
 
+/// A sale of `amount` with the default card, `knob` set on the card once it
+/// is in the reader (the card left in the slot for the caller to look at).
+fn sale_with_card(r: &mut Rig, amount: u64, knob: impl FnOnce(&mut smartpos_vcard::card::VirtualCard)) -> Result<posd::engine::TxnResult, posd::engine::EngineError> {
+    r.insert("default");
+    r.slot.with_card(knob);
+    r.type_pin("default");
+    r.engine.sale(amount, &SaleOptions::default())
+}
+
+/// The host approved the sale, then took the terminal's reversal.
+fn host_sale_reversed(r: &Rig) {
+    let sale_txn = r.ledger().transactions.into_iter().find(|t| t.exchange == Exchange::Sale).expect("the sale reached the host");
+    assert_eq!(sale_txn.state, TxnState::Reversed);
+}
+
 #[test]
 fn every_lost_or_bad_answer_to_a_sale_is_reversed() {
     for (name, fault, kind) in [
@@ -121,15 +136,11 @@ fn the_header_asking_for_sign_in_is_obeyed() {
 #[test]
 fn a_card_that_refuses_the_second_ac_after_approval_gets_the_sale_reversed_96() {
     let mut r = Rig::signed_in();
-    r.insert("default");
-    r.slot.with_card(|c| c.refuse_second_ac = true);
-    r.type_pin("default");
-    let res = r.engine.sale(2500, &SaleOptions::default()).unwrap();
+    let res = sale_with_card(&mut r, 2500, |c| c.refuse_second_ac = true).unwrap();
     r.remove();
     assert_eq!((res.approved, res.response_code.as_str()), (false, "Z1"), "{res:?}");
     reversed_and_not_charged(&r);
-    let sale_txn = r.ledger().transactions.into_iter().find(|t| t.exchange == Exchange::Sale).unwrap();
-    assert_eq!(sale_txn.state, TxnState::Reversed);
+    host_sale_reversed(&r);
 }
 
 #[test]
@@ -153,15 +164,11 @@ fn a_restart_with_a_pending_reversal_sends_it_before_the_next_sale() {
 #[test]
 fn a_card_pulled_after_the_arqc_gets_the_approved_sale_reversed() {
     let mut r = Rig::signed_in();
-    r.insert("default");
-    r.slot.with_card(|c| c.pull_after_arqc = true);
-    r.type_pin("default");
-    let outcome = r.engine.sale(2500, &SaleOptions::default());
+    let outcome = sale_with_card(&mut r, 2500, |c| c.pull_after_arqc = true);
     assert!(!r.slot.is_present(), "the card left after the ARQC");
     let err = outcome.expect_err("a sale the card never confirmed must not be approved");
     assert_eq!(err.kind, ErrorKind::Device, "{err:?}");
     assert!(err.message.contains("removed"), "{err:?}");
     reversed_and_not_charged(&r);
-    let sale_txn = r.ledger().transactions.into_iter().find(|t| t.exchange == Exchange::Sale).expect("the sale reached the host");
-    assert_eq!(sale_txn.state, TxnState::Reversed);
+    host_sale_reversed(&r);
 }
