@@ -20,6 +20,22 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     bin
 }
 
+/// Resident memory (`VmRSS`, kB) of process `pid` (`"self"`: the caller).
+pub fn rss_kib(pid: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse().ok())
+}
+
+/// Polls `cond` until it holds; past `within`, fails with `failure()`
+/// (built only then, so it can show the latest log).
+pub fn eventually(within: Duration, mut cond: impl FnMut() -> bool, failure: impl FnOnce() -> String) {
+    let deadline = Instant::now() + within;
+    while !cond() {
+        assert!(Instant::now() < deadline, "{}", failure());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 pub const DEST: &str = "org.smartpos.Pos1";
 pub const PATH: &str = "/org/smartpos/Pos1";
 
@@ -154,8 +170,7 @@ impl PosdRig {
     /// posd's journal as its database holds it (read through SQLite, not
     /// through posd), oldest first.
     pub fn journal(&self) -> Vec<JournalRow> {
-        let db = self.dir.path().join("state/posd.db");
-        let conn = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("posd.db");
+        let conn = self.database();
         let mut stmt = conn.prepare("SELECT kind, batch, stan, amount, state, response_code FROM journal ORDER BY id").expect("journal");
         stmt.query_map([], |r| Ok(JournalRow { kind: r.get(0)?, batch: r.get(1)?, stan: r.get(2)?, amount: r.get(3)?, state: r.get(4)?, response_code: r.get(5)? }))
             .expect("journal")
@@ -165,19 +180,33 @@ impl PosdRig {
 
     /// Reversals posd still has to deliver, and advices still queued.
     pub fn pending(&self) -> (u32, u32) {
-        let db = self.dir.path().join("state/posd.db");
-        let conn = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("posd.db");
+        let conn = self.database();
         let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, u32>(0)).expect(sql);
         (count("SELECT count(*) FROM pending_reversal"), count("SELECT count(*) FROM offline_queue WHERE forwarded_at IS NULL"))
     }
 
+    /// posd's database, opened read-only beside the running posd (WAL lets both in).
+    fn database(&self) -> rusqlite::Connection {
+        let db = self.dir.path().join("state/posd.db");
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("posd.db")
+    }
+
     /// Waits until posd's log holds `needle` (e.g. `request exchange=Sale`).
     pub fn wait_for_log(&self, needle: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !self.log().contains(needle) {
-            assert!(Instant::now() < deadline, "posd never logged {needle:?}:\n{}", self.log());
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        eventually(Duration::from_secs(20), || self.log().contains(needle), || format!("posd never logged {needle:?}:\n{}", self.log()));
+    }
+
+    /// A `Sale` of `amount` from another thread, the PIN of the default
+    /// card typed when posd asks for it (the card is the caller's to
+    /// insert); the thread returns busctl's output when the sale ends.
+    pub fn sale_in_background(&self, amount: u64) -> std::thread::JoinHandle<Output> {
+        let typist = type_pin_when_asked(self.bus.address(), "123456#");
+        let address = self.bus.address().to_string();
+        std::thread::spawn(move || {
+            let out = busctl_raw(&address, &["--timeout=60", "call", DEST, PATH, "org.smartpos.Pos1.Payment", "Sale", "ta{sv}", &amount.to_string(), "0"]);
+            let _ = typist.join();
+            out
+        })
     }
 
     /// `busctl --address=… --json=short ARGS`: the parsed JSON, or the error text.

@@ -7,29 +7,18 @@ use serde_json::json;
 use smartpos_proto::exchange::Exchange;
 use smartpos_tests::acquirer::faults::Faults;
 use smartpos_tests::mm_standin::ModemManagerStandIn;
-use smartpos_tests::posd::{DEST, PATH, PosdRig, busctl_raw, type_pin_when_asked};
-use std::time::{Duration, Instant};
+use smartpos_tests::posd::{DEST, PATH, PosdRig, busctl_raw};
+use std::time::Duration;
 
 /// Waits until `cond` holds (posd reacts to signals on its own time).
-fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !cond() {
-        assert!(Instant::now() < deadline, "never: {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+fn eventually(what: &str, cond: impl FnMut() -> bool) {
+    smartpos_tests::posd::eventually(Duration::from_secs(20), cond, || format!("never: {what}"));
 }
 
-/// Starts a sale of `amount` with the default card in a thread (the PIN
-/// typed when asked); returns busctl's output when the sale ends.
+/// A sale of `amount` with the simulated reader's default card, in a thread.
 fn sale_in_background(rig: &PosdRig, amount: u64) -> std::thread::JoinHandle<std::process::Output> {
     rig.call("Simulator", "InsertCard", &["s", "default"]).expect("insert");
-    let typist = type_pin_when_asked(rig.bus.address(), "123456#");
-    let address = rig.bus.address().to_string();
-    std::thread::spawn(move || {
-        let out = busctl_raw(&address, &["--timeout=60", "call", DEST, PATH, "org.smartpos.Pos1.Payment", "Sale", "ta{sv}", &amount.to_string(), "0"]);
-        let _ = typist.join();
-        out
-    })
+    rig.sale_in_background(amount)
 }
 
 #[test]

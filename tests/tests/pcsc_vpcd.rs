@@ -200,19 +200,14 @@ fn pcscd_killed_while_the_sale_is_at_the_host_reverses_it() {
     rig.call("Terminal", "SignIn", &[]).expect("sign in");
     let mut card = pcscd.insert(VCARD, "default", &[]);
     rig.sim.h.set_faults(smartpos_tests::acquirer::faults::Faults { delay_ms: 1_000, delay_count: 1, ..Default::default() });
-    let typist = smartpos_tests::posd::type_pin_when_asked(rig.bus.address(), "123456#");
-    let address = rig.bus.address().to_string();
-    let sale = std::thread::spawn(move || {
-        smartpos_tests::posd::busctl_raw(&address, &["--timeout=60", "call", "org.smartpos.Pos1", "/org/smartpos/Pos1", "org.smartpos.Pos1.Payment", "Sale", "ta{sv}", "1800", "0"])
-    });
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while !rig.sim.h.ledger().transactions.iter().any(|t| t.amount == 1800) {
-        assert!(std::time::Instant::now() < deadline, "the sale never reached the host:\n{}", rig.log());
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let sale = rig.sale_in_background(1800);
+    smartpos_tests::posd::eventually(
+        Duration::from_secs(30),
+        || rig.sim.h.ledger().transactions.iter().any(|t| t.amount == 1800),
+        || format!("the sale never reached the host:\n{}", rig.log()),
+    );
     pcscd.stop();
     let out = sale.join().expect("sale thread");
-    let _ = typist.join();
     card.pull();
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(!out.status.success(), "the sale cannot complete without the card: {}", String::from_utf8_lossy(&out.stdout));

@@ -63,14 +63,11 @@ fn sigterm_during_a_payment_at_the_host_lets_it_finish() {
     faults.delay_count = 1;
     rig.sim.h.set_faults(faults);
     rig.call("Simulator", "InsertCard", &["s", "default"]).expect("insert");
-    let typist = type_pin_when_asked(rig.bus.address(), "123456#");
-    let address = rig.bus.address().to_string();
-    let sale = std::thread::spawn(move || busctl_raw(&address, &["--timeout=60", "call", DEST, "/org/smartpos/Pos1", "org.smartpos.Pos1.Payment", "Sale", "ta{sv}", "777", "0"]));
+    let sale = rig.sale_in_background(777);
     // Wait until the request is at the host, then SIGTERM.
     rig.wait_for_log("request exchange=Sale");
     let status = rig.terminate();
     let out = sale.join().expect("sale thread");
-    let _ = typist.join();
     assert!(status.success(), "posd's exit after SIGTERM: {status}\n{}", rig.log());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(

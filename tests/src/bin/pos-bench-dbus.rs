@@ -44,10 +44,7 @@ fn stop(mut child: Child) {
 }
 
 fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
+    smartpos_tests::posd::rss_kib(&pid.to_string()).unwrap_or(0)
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

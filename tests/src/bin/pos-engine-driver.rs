@@ -104,7 +104,7 @@ fn main() -> ExitCode {
             ["lose-reply"] => control.set_faults(&Faults { lose_reply: 1, ..Default::default() }).map(|()| json!({})),
             ["unbalanced"] => control.set_faults(&Faults { unbalanced: 1, ..Default::default() }).map(|()| json!({})),
             ["fault", kind] => one_fault(kind).and_then(|f| control.set_faults(&f)).map(|()| json!({})),
-            ["rss"] => rss_kb().map(|kb| json!({"rss_kb": kb})),
+            ["rss"] => smartpos_tests::posd::rss_kib("self").map(|kb| json!({"rss_kb": kb})).ok_or_else(|| "no VmRSS".to_string()),
             _ => {
                 eprintln!("pos-engine-driver: unknown operation {op:?}");
                 return ExitCode::FAILURE;
@@ -144,10 +144,4 @@ fn one_fault(kind: &str) -> Result<Faults, String> {
         other => return Err(format!("unknown fault {other:?}")),
     }
     Ok(f)
-}
-
-/// VmRSS of this process, kB.
-fn rss_kb() -> Result<u64, String> {
-    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).ok_or_else(|| "no VmRSS".into())
 }
