@@ -70,8 +70,8 @@ impl Backends {
     /// Builds what `cfg` names. `modem_bus`: where ModemManager is (the
     /// system bus when `None`).
     pub async fn open(cfg: &Config, modem_bus: Option<&str>) -> Result<Self, String> {
-        // The one place a `sim` backend is refused in a build without it
-        // (load_config runs it too); below, `sim` arms exist only with it.
+        // load_config has checked this already; a Config built any other way
+        // is checked here, so the `sim` arms below need no twin refusals.
         check_build_supports(cfg)?;
         let hw = &cfg.hardware;
         #[cfg(feature = "simulator")]
