@@ -19,6 +19,74 @@ pub struct TestData {
     pub merchants: Vec<Merchant>,
     #[serde(rename = "card")]
     pub cards: Vec<CardProfile>,
+    /// The scheme's CA public keys the host serves (§8), with the test CA's
+    /// private exponent so the virtual cards' certificates can be signed.
+    #[serde(rename = "ca_key", default)]
+    pub ca_keys: Vec<CaKeyEntry>,
+    /// IC parameters per AID (§8).
+    #[serde(rename = "aid_params", default)]
+    pub aid_params: Vec<AidParams>,
+    /// Customer payment codes (§11).
+    #[serde(rename = "payment_code", default)]
+    pub payment_codes: Vec<PaymentCode>,
+}
+
+/// One `[[ca_key]]`: either a whole key or one that reuses another's modulus
+/// (`same_key_as`) under its own index and expiry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaKeyEntry {
+    pub rid: String,
+    pub index: String,
+    #[serde(default)]
+    pub modulus: Option<String>,
+    #[serde(default)]
+    pub exponent: Option<String>,
+    #[serde(default)]
+    pub private_exponent: Option<String>,
+    /// YYYYMMDD.
+    pub expiry: String,
+    #[serde(default)]
+    pub checksum: Option<String>,
+    #[serde(default)]
+    pub same_key_as: Option<String>,
+    /// Served with one checksum byte flipped (the terminal must reject it).
+    #[serde(default)]
+    pub corrupt_checksum: bool,
+}
+
+/// One `[[aid_params]]`: the IC parameters of an AID; action codes as hex.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AidParams {
+    pub aid: String,
+    pub asi: String,
+    pub app_version: String,
+    pub tac_default: String,
+    pub tac_denial: String,
+    pub tac_online: String,
+    pub floor_limit: u64,
+    pub random_threshold: u64,
+    pub random_target: u8,
+    pub random_max_target: u8,
+    pub ddol: String,
+    pub contactless_floor_limit: u64,
+    pub contactless_txn_limit: u64,
+    pub contactless_cvm_limit: u64,
+}
+
+/// One `[[payment_code]]`: a wallet's single-use code and its account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentCode {
+    pub label: String,
+    pub code: String,
+    pub balance: i64,
+    /// Above this amount (minor units) the customer confirms on the phone.
+    #[serde(default)]
+    pub confirm_above: Option<u64>,
+    #[serde(default)]
+    pub confirm_after_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -65,6 +133,18 @@ pub struct CardProfile {
     pub aip: String,
     #[serde(default)]
     pub blocked: bool,
+    /// Offline data authentication the card supports (§9): `sda`, `dda`, `cda`.
+    #[serde(default)]
+    pub oda: Option<String>,
+    /// The `[[ca_key]]` index its issuer certificate is made under.
+    #[serde(default)]
+    pub ca_index: Option<String>,
+    /// Its static data is changed after signing (SDA fails).
+    #[serde(default)]
+    pub tamper: bool,
+    /// It also answers on the contactless interface (§10).
+    #[serde(default)]
+    pub contactless: bool,
 }
 
 impl CardProfile {
@@ -128,7 +208,9 @@ mod tests {
     #[test]
     fn embedded_copy_loads_with_every_card() {
         let d = TestData::embedded();
-        assert_eq!(d.cards.len(), 5);
+        assert_eq!(d.cards.len(), 10);
+        assert_eq!((d.ca_keys.len(), d.aid_params.len(), d.payment_codes.len()), (3, 2, 3));
+        assert_eq!(d.card("cda").unwrap().oda.as_deref(), Some("cda"));
         assert!(d.card("blocked").unwrap().blocked);
         assert_eq!(d.card("default").unwrap().track2_hex(), "6228480000000000018D30122200000000000F");
     }
