@@ -33,10 +33,18 @@ pub fn driver() -> PathBuf {
 #[derive(Debug, Clone, Copy)]
 pub enum Kill {
     Never,
+    /// Never, but with every failpoint passed reported (`Run::passed`).
+    Trace,
     /// At the named failpoint (`POSD_FAILPOINT`, a `failpoints` build).
     At(&'static str),
-    /// After this long (a random moment).
+    /// After this long (a random moment; the soak's kills).
     After(Duration),
+    /// `delay` after the process passed its `nth` failpoint (1-based): a
+    /// moment tied to the workload's progress, not to the machine's speed.
+    AfterPass {
+        nth: usize,
+        delay: Duration,
+    },
 }
 
 /// What one driver process reported.
@@ -45,17 +53,31 @@ pub struct Run {
     pub results: Vec<Value>,
     /// The failpoint the process stopped at, when it did.
     pub stopped_at: Option<String>,
+    /// Failpoints passed, in order (with [`Kill::Trace`] and [`Kill::AfterPass`]).
+    pub passed: Vec<String>,
     pub killed: bool,
     pub stderr: String,
 }
 
 /// Runs the driver over `state` with `ops`; its stderr is appended to `log`.
 pub fn run(state: &Path, s: &LocalSim, ops: &[&str], kill: Kill, log: Option<&Path>) -> Run {
+    run_with_env(state, s, ops, kill, log, &[])
+}
+
+/// [`run`] with extra environment for the driver (e.g. `POSD_SABOTAGE`).
+pub fn run_with_env(state: &Path, s: &LocalSim, ops: &[&str], kill: Kill, log: Option<&Path>, env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(driver());
     cmd.arg("--state").arg(state).arg("--host").arg(s.h.addr.to_string()).arg("--control").arg(s.h.control_addr.to_string()).args(ops);
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    if let Kill::At(name) = kill {
-        cmd.env("POSD_FAILPOINT", name);
+    cmd.envs(env.iter().copied());
+    match kill {
+        Kill::At(name) => {
+            cmd.env("POSD_FAILPOINT", name);
+        }
+        Kill::Trace | Kill::AfterPass { .. } => {
+            cmd.env("POSD_FAILPOINT", "trace");
+        }
+        Kill::Never | Kill::After(_) => {}
     }
     let mut child = cmd.spawn().expect("pos-engine-driver");
     let stdout = child.stdout.take().unwrap();
@@ -76,6 +98,7 @@ pub fn run(state: &Path, s: &LocalSim, ops: &[&str], kill: Kill, log: Option<&Pa
     let started = Instant::now();
     let mut results = Vec::new();
     let mut stopped_at = None;
+    let mut passed = Vec::new();
     let mut killed = false;
     loop {
         let wait = match kill {
@@ -88,6 +111,16 @@ pub fn run(state: &Path, s: &LocalSim, ops: &[&str], kill: Kill, log: Option<&Pa
                     stopped_at = Some(name.to_string());
                     let _ = child.kill();
                     killed = true;
+                } else if let Some(name) = line.strip_prefix("PASS ") {
+                    passed.push(name.to_string());
+                    if let Kill::AfterPass { nth, delay } = kill
+                        && passed.len() == nth
+                    {
+                        spin(delay);
+                        // Still running: the kill lands inside the workload.
+                        killed = child.try_wait().ok().flatten().is_none();
+                        let _ = child.kill();
+                    }
                 } else if let Some(json) = line.strip_prefix("RESULT ") {
                     results.push(serde_json::from_str(json).unwrap());
                 }
@@ -120,7 +153,16 @@ pub fn run(state: &Path, s: &LocalSim, ops: &[&str], kill: Kill, log: Option<&Pa
         let mut f = std::fs::OpenOptions::new().create(true).append(true).open(p).unwrap();
         let _ = f.write_all(stderr.as_bytes());
     }
-    Run { results, stopped_at, killed, stderr }
+    Run { results, stopped_at, passed, killed, stderr }
+}
+
+/// Waits `d` without sleeping: a kill's moment should not depend on the
+/// scheduler's timer slack (a sleep is at least ~50 µs, often much more).
+fn spin(d: Duration) {
+    let t = Instant::now();
+    while t.elapsed() < d {
+        std::hint::spin_loop();
+    }
 }
 
 /// The books after a recovery: the journal in `state` against `ledger`;

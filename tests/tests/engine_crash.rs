@@ -1,19 +1,22 @@
 //! Crash tests (§6 "never lose, never double-charge"): `pos-engine-driver`
 //! runs the real engine in its own process and is killed with SIGKILL at
 //! every named failpoint of `posd::engine::failpoint::ALL` — each must be
-//! reached — and at 100 random moments of a mixed workload. After each
+//! reached — and at 100 random moments of a mixed workload, each drawn
+//! (from a printed, settable seed) as "a random 0–2 ms after its n-th
+//! failpoint" so that where kills land does not depend on the machine's load. After each
 //! kill it is started again to recover (sign in, send reversals, forward
 //! the queue), and the simulator's ledger and the journal must agree: no
 //! approved sale lost, none charged twice, every interrupted sale reversed.
 
 use posd::engine::failpoint::ALL;
-use rand::Rng;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use smartpos_tests::acquirer::LocalSim;
 use smartpos_tests::acquirer::faults::Faults;
-use smartpos_tests::driver::{Kill, Run, check, run};
+use smartpos_tests::driver::{Kill, Run, check, run, run_with_env};
 use std::path::Path;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A state directory holding the terminal's RSA key pair (made once: slow).
 fn template() -> &'static Path {
@@ -104,27 +107,82 @@ fn sigkill_at_every_failpoint_loses_nothing_and_charges_nothing_twice() {
     assert!(missed.is_empty(), "failpoints never reached by their workload: {missed:?}");
 }
 
+/// The seed of the random kills: `CRASH_SEED` when set, else a fresh one.
+/// It is printed first and named in every failure, so a red run replays.
+fn seed() -> u64 {
+    let seed = std::env::var("CRASH_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(rand::random);
+    eprintln!("random kills: CRASH_SEED={seed}");
+    seed
+}
+
+/// Recovers after `before` and runs the books check, returning its verdict
+/// instead of panicking (the negative control needs to see it fail).
+fn books_after(state: &Path, s: &LocalSim, before: &Run, what: &str) -> Result<(), String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| recover_and_check(state, s, before, what, None)))
+        .map_err(|e| e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "books check panicked".into()))
+}
+
 #[test]
 fn sigkill_at_100_random_moments_loses_nothing_and_charges_nothing_twice() {
     let runs: usize = std::env::var("CRASH_RANDOM_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
-    // How long the whole workload takes unkilled: kills land anywhere in it.
+    let seed = seed();
+    let mut rng = StdRng::seed_from_u64(seed);
+    // The unkilled run: its trace of failpoints is the workload's progress,
+    // the same on a fast machine and a loaded one.
     let s = LocalSim::start();
     let state = fresh_state();
-    let t0 = Instant::now();
-    let full = run(state.path(), &s, MIXED, Kill::Never, None);
-    let span = t0.elapsed();
+    let full = run(state.path(), &s, MIXED, Kill::Trace, None);
     assert!(full.results.iter().any(|v| v["op"] == "settle" && v["ok"] == true), "the mixed workload settles: {:?}\n{}", full.results, full.stderr);
     check(state.path(), &s.h.ledger(), &full, "unkilled run");
-    let mut rng = rand::thread_rng();
-    let mut killed = 0;
-    for i in 0..runs {
+    let steps = full.passed.len();
+    assert!(steps > 20, "the mixed workload passes its failpoints: {:?}", full.passed);
+    // Kill after a random step, a random 0–2 ms later: between two failpoints,
+    // wherever the process then is. A kill after the last step may find the
+    // workload finished; such a run is checked but not counted, and kills are
+    // drawn until `runs` have landed (bounded, so a broken aim still fails).
+    let (mut landed, mut attempts) = (0, 0);
+    let mut after = std::collections::BTreeSet::new();
+    while landed < runs && attempts < 3 * runs {
+        attempts += 1;
+        let nth = rng.gen_range(1..=steps);
+        let delay = Duration::from_micros(rng.gen_range(0..2_000));
         let s = LocalSim::start();
         let state = fresh_state();
-        let at = Duration::from_micros(rng.gen_range(0..span.as_micros() as u64));
-        let before = run(state.path(), &s, MIXED, Kill::After(at), None);
-        killed += usize::from(before.killed);
-        recover_and_check(state.path(), &s, &before, &format!("random kill {i} at {at:?}"), None);
+        let before = run(state.path(), &s, MIXED, Kill::AfterPass { nth, delay }, None);
+        let what = format!("CRASH_SEED={seed}: kill {attempts} after step {nth} ({}) + {delay:?}", full.passed[nth - 1]);
+        if let Err(e) = books_after(state.path(), &s, &before, &what) {
+            panic!("{e}");
+        }
+        if before.killed {
+            landed += 1;
+            after.insert(full.passed[nth - 1].clone());
+        }
     }
-    eprintln!("random kills: {killed} of {runs} landed inside a workload of {span:?}");
-    assert!(killed * 10 >= runs * 8, "most random kills must land inside the workload ({killed} of {runs})");
+    eprintln!("random kills: {landed} landed in {attempts} attempts, after {} distinct failpoints of {steps} steps", after.len());
+    assert_eq!(landed, runs, "CRASH_SEED={seed}: kills drawn inside the workload must land ({landed} of {attempts} did)");
+    // Kills spread over the workload, not bunched at its start.
+    let distinct: std::collections::BTreeSet<_> = full.passed.iter().collect();
+    assert!(after.len() * 2 >= distinct.len().min(runs), "CRASH_SEED={seed}: kills landed after only {} of {} failpoints", after.len(), distinct.len());
+}
+
+/// The negative control: with one durable step skipped (the reversal record
+/// a sale commits before its request leaves), a kill while the host holds
+/// the request must fail the very books check above; the same kill without
+/// the sabotage passes it.
+#[test]
+fn the_books_check_catches_a_kill_that_loses_the_reversal_record() {
+    // The host takes the sale and answers past the timeout: the kill lands
+    // while the request is at the host, whatever the machine's load.
+    let ops = ["bind", "signin", "fault:delay", "sale:default:1500"];
+    let at_request_sent = |sabotage: &[(&str, &str)]| {
+        let s = LocalSim::start();
+        let state = fresh_state();
+        let probe = run_with_env(state.path(), &s, &ops, Kill::At("sale.request.after"), None, sabotage);
+        assert_eq!(probe.stopped_at.as_deref(), Some("sale.request.after"), "{}", probe.stderr);
+        books_after(state.path(), &s, &probe, "sale killed with its request at the host")
+    };
+    assert_eq!(at_request_sent(&[]), Ok(()), "without sabotage the books balance");
+    let caught = at_request_sent(&[("POSD_SABOTAGE", "reversal-record")]);
+    assert!(caught.is_err(), "a lost reversal record must fail the books check");
+    eprintln!("negative control: {}", caught.unwrap_err().lines().next().unwrap_or_default());
 }

@@ -2,8 +2,15 @@
 //! process started with `POSD_FAILPOINT=<name>` (or `<name>@<n>` for the
 //! n-th hit) prints `FAILPOINT <name>` on standard output when it gets
 //! there and then waits to be killed: the test harness sends SIGKILL, so
-//! the process dies exactly between two durable steps. Without the feature
+//! the process dies exactly between two durable steps. `POSD_FAILPOINT=trace`
+//! stops nowhere and prints `PASS <name>` at every point instead: the
+//! random-kill test aims its kills at the workload's own progress (after the
+//! n-th point passed) rather than at a wall-clock guess. Without the feature
 //! (production builds) [`hit`] compiles to nothing.
+//!
+//! [`sabotaged`] is the crash test's negative control: `POSD_SABOTAGE=<step>`
+//! skips one durable step, so the test can show that its books check catches
+//! the loss. It too exists only in `failpoints` builds.
 //!
 //! Every name is listed in [`ALL`]; the crash test requires each one to be
 //! reached.
@@ -73,6 +80,12 @@ mod armed {
         static HITS: AtomicU32 = AtomicU32::new(0);
         let Some((want, nth)) = target() else { return };
         let name = format!("{prefix}.{what}");
+        if want == "trace" {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "PASS {name}");
+            let _ = out.flush();
+            return;
+        }
         if *want != name || HITS.fetch_add(1, Ordering::SeqCst) + 1 != *nth {
             return;
         }
@@ -82,6 +95,19 @@ mod armed {
         loop {
             std::thread::park();
         }
+    }
+}
+
+/// Whether the durable step `step` is to be skipped (`POSD_SABOTAGE=<step>`,
+/// `failpoints` builds only): the negative control of the crash tests.
+#[inline]
+pub fn sabotaged(step: &str) -> bool {
+    #[cfg(feature = "failpoints")]
+    return std::env::var("POSD_SABOTAGE").is_ok_and(|v| v == step);
+    #[cfg(not(feature = "failpoints"))]
+    {
+        let _ = step;
+        false
     }
 }
 

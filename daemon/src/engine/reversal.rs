@@ -30,7 +30,9 @@ impl Engine {
     pub(crate) fn commit_reversible(&self, tx: Transaction<'_>, ex: Exchange, req: &Message, entry: &NewEntry<'_>, card: &CardSecrets) -> EngineResult<i64> {
         let keys = self.store.keystore();
         let jid = Store::insert_entry(&tx, keys.as_ref(), entry, Some(card))?;
-        Store::put_reversal(&tx, keys.as_ref(), jid, &self.freeze(&self.reversal_of(ex, req))?, self.now())?;
+        if !failpoint::sabotaged("reversal-record") {
+            Store::put_reversal(&tx, keys.as_ref(), jid, &self.freeze(&self.reversal_of(ex, req))?, self.now())?;
+        }
         tx.commit().map_err(StoreError::from)?;
         Ok(jid)
     }
