@@ -31,7 +31,7 @@ pub const fn packed_len(digits: usize) -> usize {
     digits.div_ceil(2)
 }
 
-fn nibble_of(c: u8, hex: bool) -> Option<u8> {
+const fn nibble_of(c: u8, hex: bool) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),
         b'=' if hex => Some(0xD),
@@ -41,22 +41,48 @@ fn nibble_of(c: u8, hex: bool) -> Option<u8> {
     }
 }
 
-/// Packs ASCII digits (or, with `hex`, hex digits and `=` as `D`) into
-/// nibbles, appending to `out`.
-pub fn pack(value: &[u8], align: Align, hex: bool, out: &mut Vec<u8>) -> Result<(), NibbleError> {
-    let odd = value.len() % 2 == 1;
-    let mut nibbles = value.iter().enumerate().map(|(i, &c)| nibble_of(c, hex).ok_or(NibbleError::BadChar(i)));
-    let mut pending: Option<u8> = if odd && align == Align::Right { Some(0) } else { None };
-    for n in &mut nibbles {
-        let n = n?;
-        match pending.take() {
-            Some(hi) => out.push(hi << 4 | n),
-            None => pending = Some(n),
+/// Each character's nibble: `DIGITS` for `n`, `HEX` for `z` (hex digits
+/// and `=` as `D`); 0xFF where the character is not allowed.
+const fn nibble_table(hex: bool) -> [u8; 256] {
+    let mut t = [0xFFu8; 256];
+    let mut c = 0;
+    while c < 256 {
+        if let Some(n) = nibble_of(c as u8, hex) {
+            t[c] = n;
         }
+        c += 1;
     }
-    if let Some(hi) = pending {
-        out.push(hi << 4);
+    t
+}
+const DIGITS: [u8; 256] = nibble_table(false);
+const HEX: [u8; 256] = nibble_table(true);
+
+/// Packs ASCII digits (or, with `hex`, hex digits and `=` as `D`) into
+/// nibbles, appending to `out`. A bad character is `BadChar(its index)`.
+pub fn pack(value: &[u8], align: Align, hex: bool, out: &mut Vec<u8>) -> Result<(), NibbleError> {
+    let table = if hex { &HEX } else { &DIGITS };
+    // A u8 always indexes a 256-entry table: the compiler drops the bound check.
+    let nib = |c: &u8| table.get(usize::from(*c)).copied().unwrap_or(0xFF);
+    // One pass without early exit to check (it vectorises), the index only on failure.
+    if value.iter().fold(0u8, |bad, c| bad | (nib(c) & 0xF0)) != 0 {
+        let i = value.iter().position(|c| nib(c) == 0xFF).unwrap_or_default();
+        return Err(NibbleError::BadChar(i));
     }
+    out.reserve(packed_len(value.len()));
+    // A right-aligned odd value starts with its pad nibble (a `0` before the
+    // first character); a left-aligned one ends with it.
+    let (head, rest) = match value.split_first() {
+        Some((first, rest)) if value.len() % 2 == 1 && align == Align::Right => (Some(nib(first)), rest),
+        _ => (None, value),
+    };
+    out.extend(head);
+    let pairs = rest.chunks_exact(2);
+    let tail = pairs.remainder().first().map(|c| nib(c) << 4);
+    out.extend(pairs.map(|p| match p {
+        [a, b] => nib(a) << 4 | nib(b),
+        _ => 0,
+    }));
+    out.extend(tail);
     Ok(())
 }
 
@@ -64,26 +90,48 @@ pub fn pack(value: &[u8], align: Align, hex: bool, out: &mut Vec<u8>) -> Result<
 /// `packed_len(digits)` long). Numeric mode (`hex == false`) refuses nibbles
 /// above 9; hex mode yields upper-case hex. The pad nibble must be 0.
 pub fn unpack(bytes: &[u8], digits: usize, align: Align, hex: bool) -> Result<Vec<u8>, NibbleError> {
+    let mut out = Vec::with_capacity(digits);
+    unpack_into(bytes, digits, align, hex, &mut out)?;
+    Ok(out)
+}
+
+/// Each byte as its two characters (upper-case hex; digits for BCD).
+const PAIRS: [[u8; 2]; 256] = {
+    const DIGIT: &[u8; 16] = b"0123456789ABCDEF";
+    let mut t = [[0u8; 2]; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = [DIGIT[b >> 4], DIGIT[b & 0x0F]];
+        b += 1;
+    }
+    t
+};
+
+/// [`unpack`], appending to `out` (the decoder writes into the message's buffer).
+pub fn unpack_into(bytes: &[u8], digits: usize, align: Align, hex: bool, out: &mut Vec<u8>) -> Result<(), NibbleError> {
     debug_assert_eq!(bytes.len(), packed_len(digits));
     let odd = digits % 2 == 1;
-    let mut out = Vec::with_capacity(digits);
+    let (pad_first, pad_last) = (odd && align == Align::Right, odd && align == Align::Left);
     let last = bytes.len().saturating_sub(1);
     for (i, &b) in bytes.iter().enumerate() {
-        for (pos, n) in [(0, b >> 4), (1, b & 0x0F)] {
-            let is_pad = odd && ((align == Align::Right && i == 0 && pos == 0) || (align == Align::Left && i == last && pos == 1));
-            if is_pad {
-                if n != 0 {
-                    return Err(NibbleError::BadPad(i));
-                }
-                continue;
-            }
-            if n > 9 && !hex {
-                return Err(NibbleError::BadNibble(i));
-            }
-            out.push(if n < 10 { b'0' + n } else { b'A' + n - 10 });
+        let (hi, lo) = (b >> 4, b & 0x0F);
+        let (pad_hi, pad_lo) = (pad_first && i == 0, pad_last && i == last);
+        if !hex && ((hi > 9 && !pad_hi) || (lo > 9 && !pad_lo)) {
+            return Err(NibbleError::BadNibble(i));
+        }
+        if (pad_hi && hi != 0) || (pad_lo && lo != 0) {
+            return Err(NibbleError::BadPad(i));
         }
     }
-    Ok(out)
+    // Checked: now the characters, two a byte, the pad nibble left out.
+    let start = out.len();
+    out.extend(bytes.iter().flat_map(|&b| PAIRS.get(usize::from(b)).copied().unwrap_or_default()));
+    if pad_first {
+        out.remove(start);
+    } else if pad_last {
+        out.pop();
+    }
+    Ok(())
 }
 
 /// Packs a length prefix of `width` bytes (1 = `LL`, 2 = `LLL`) as BCD.

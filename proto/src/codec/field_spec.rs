@@ -32,6 +32,19 @@ impl Format {
         matches!(self, Format::N | Format::Z)
     }
 
+    /// Whether every byte of `value` may appear in this format. The check is
+    /// written without an early exit (the codec's hot loop: it vectorises);
+    /// find the culprit with [`Format::allows`] only when this says no.
+    pub fn allows_all(self, value: &[u8]) -> bool {
+        match self {
+            Format::N => value.iter().fold(true, |ok, c| ok & c.is_ascii_digit()),
+            Format::Z => value.iter().fold(true, |ok, &c| ok & (c.is_ascii_hexdigit() | (c == b'='))),
+            Format::An => value.iter().fold(true, |ok, &c| ok & (c.is_ascii_alphanumeric() | (c == b' '))),
+            Format::Ans => value.iter().fold(true, |ok, &c| ok & (0x20..=0x7E).contains(&c)),
+            Format::B => true,
+        }
+    }
+
     /// Whether `c` may appear in a value of this format (for `B`: any byte).
     pub fn allows(self, c: u8) -> bool {
         match self {

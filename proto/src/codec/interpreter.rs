@@ -45,7 +45,12 @@ impl<'a> Reader<'a> {
 /// Appends field `spec` with `value` to `out`.
 pub(crate) fn encode_field(spec: &FieldSpec, value: &[u8], out: &mut Vec<u8>) -> Result<(), EncodeError> {
     let field = spec.number;
-    if let Some(index) = value.iter().position(|&c| !spec.format.allows(c)) {
+    // Nibble formats are checked character by character as they are packed;
+    // `b` allows every byte.
+    if !spec.format.is_nibbles()
+        && !spec.format.allows_all(value)
+        && let Some(index) = value.iter().position(|&c| !spec.format.allows(c))
+    {
         return Err(EncodeError::BadCharacter { field, index });
     }
     let len = value.len();
@@ -67,7 +72,13 @@ pub(crate) fn encode_field(spec: &FieldSpec, value: &[u8], out: &mut Vec<u8>) ->
         }
     }
     if spec.format.is_nibbles() {
-        bcd::pack(value, spec.align, spec.format == Format::Z, out).map_err(|_| EncodeError::BadCharacter { field, index: 0 })?;
+        let start = out.len();
+        bcd::pack(value, spec.align, spec.format == Format::Z, out).map_err(|e| {
+            out.truncate(start);
+            match e {
+                NibbleError::BadChar(index) | NibbleError::BadNibble(index) | NibbleError::BadPad(index) => EncodeError::BadCharacter { field, index },
+            }
+        })?;
     } else {
         out.extend_from_slice(value);
         out.resize(out.len() + pad, b' ');
@@ -75,8 +86,8 @@ pub(crate) fn encode_field(spec: &FieldSpec, value: &[u8], out: &mut Vec<u8>) ->
     Ok(())
 }
 
-/// Reads field `spec` at the reader's position.
-pub(crate) fn decode_field(spec: &FieldSpec, r: &mut Reader<'_>) -> Result<Vec<u8>, DecodeError> {
+/// Reads field `spec` at the reader's position, appending its value to `out`.
+pub(crate) fn decode_field(spec: &FieldSpec, r: &mut Reader<'_>, out: &mut Vec<u8>) -> Result<(), DecodeError> {
     let field = Some(spec.number);
     let err = |kind, offset| DecodeError { kind, field, offset };
     let len = match spec.prefix {
@@ -94,16 +105,19 @@ pub(crate) fn decode_field(spec: &FieldSpec, r: &mut Reader<'_>) -> Result<Vec<u
     let start = r.pos();
     if spec.format.is_nibbles() {
         let data = r.take(bcd::packed_len(len), field)?;
-        bcd::unpack(data, len, spec.align, spec.format == Format::Z).map_err(|e| match e {
+        bcd::unpack_into(data, len, spec.align, spec.format == Format::Z, out).map_err(|e| match e {
             NibbleError::BadNibble(i) | NibbleError::BadChar(i) => err(DecodeErrorKind::NonBcd, start + i),
             NibbleError::BadPad(i) => err(DecodeErrorKind::BadPad, start + i),
         })
     } else {
         let data = r.take(len, field)?;
-        if let Some(i) = data.iter().position(|&c| !spec.format.allows(c)) {
+        if !spec.format.allows_all(data)
+            && let Some(i) = data.iter().position(|&c| !spec.format.allows(c))
+        {
             let byte = data.get(i).copied().unwrap_or_default();
             return Err(err(DecodeErrorKind::BadCharacter { byte }, start + i));
         }
-        Ok(data.to_vec())
+        out.extend_from_slice(data);
+        Ok(())
     }
 }

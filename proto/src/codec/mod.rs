@@ -170,10 +170,7 @@ impl Codec {
             return Err(EncodeError::BadMti(msg.mti.0));
         }
         bcd::pack_len(usize::from(msg.mti.0), 2, out);
-        let mut bitmap = 0u64;
-        for n in msg.field_numbers() {
-            bitmap |= 1u64 << (64 - u32::from(n));
-        }
+        let bitmap = msg.field_numbers().fold(0u64, |b, n| b | 1u64 << (64 - u32::from(n)));
         out.extend_from_slice(&bitmap.to_be_bytes());
         for n in msg.field_numbers() {
             let spec = self.table.get(n).ok_or(EncodeError::UnknownField { field: n })?;
@@ -200,7 +197,9 @@ impl Codec {
             return Err(EncodeError::FrameTooLong { len, max });
         }
         let be = u16::try_from(len).map_err(|_| EncodeError::FrameTooLong { len, max })?.to_be_bytes();
-        out.splice(0..2, be);
+        if let Some(prefix) = out.get_mut(..2) {
+            prefix.copy_from_slice(&be);
+        }
         Ok(out)
     }
 
@@ -257,36 +256,38 @@ impl Codec {
             }
         };
         let body_start = r.pos();
-        let (message, spans) = self.decode_body(&mut r)?;
+        // Built in place: a message is a few hundred bytes, not worth moving twice.
+        let mut decoded = DecodedFrame { frame: Frame { tpdu, header, message: Message::new(Mti(0)) }, mac_block: None, spans: Vec::with_capacity(24) };
+        self.decode_body(&mut r, &mut decoded.frame.message, &mut decoded.spans)?;
         if r.remaining() > 0 {
             return Err(DecodeError { kind: DecodeErrorKind::TrailingBytes { count: r.remaining() }, field: None, offset: r.pos() });
         }
-        let mac_block = spans.iter().find(|s| s.field == 64).and_then(|s| bytes.get(body_start..s.range.start)).map(<[u8]>::to_vec);
-        Ok(DecodedFrame { frame: Frame { tpdu, header, message }, mac_block, spans })
+        decoded.mac_block = decoded.spans.iter().find(|s| s.field == 64).and_then(|s| bytes.get(body_start..s.range.start)).map(<[u8]>::to_vec);
+        Ok(decoded)
     }
 
-    fn decode_body(&self, r: &mut Reader<'_>) -> Result<(Message, Vec<FieldSpan>), DecodeError> {
+    fn decode_body(&self, r: &mut Reader<'_>, message: &mut Message, spans: &mut Vec<FieldSpan>) -> Result<(), DecodeError> {
         let mti_at = r.pos();
         let mti_bytes = r.take(2, None)?;
         let mti = bcd::unpack_len(mti_bytes).ok_or(DecodeError { kind: DecodeErrorKind::BadMti, field: None, offset: mti_at })?;
-        let mut message = Message::new(Mti(u16::try_from(mti).unwrap_or_default()));
+        message.mti = Mti(u16::try_from(mti).unwrap_or_default());
+        // Values never take more bytes than twice their packed form.
+        message.reserve(2 * r.remaining());
         let bitmap_at = r.pos();
         let b = r.take(8, None)?;
         let bitmap = u64::from_be_bytes(b.try_into().unwrap_or_default());
         if bitmap & (1 << 63) != 0 {
             return Err(DecodeError { kind: DecodeErrorKind::SecondaryBitmap, field: Some(1), offset: bitmap_at });
         }
-        let mut spans = Vec::with_capacity(24);
         for n in 2u8..=64 {
             if bitmap & (1u64 << (64 - u32::from(n))) == 0 {
                 continue;
             }
             let start = r.pos();
             let spec = self.table.get(n).ok_or(DecodeError { kind: DecodeErrorKind::UnknownField, field: Some(n), offset: bitmap_at })?;
-            let value = interpreter::decode_field(spec, r)?;
-            message.set(n, value);
+            message.set_with(n, |out| interpreter::decode_field(spec, r, out))?;
             spans.push(FieldSpan { field: n, range: start..r.pos() });
         }
-        Ok((message, spans))
+        Ok(())
     }
 }
