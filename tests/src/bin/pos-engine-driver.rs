@@ -4,7 +4,8 @@
 //! start it with `POSD_FAILPOINT=<name>` (built with the `failpoints`
 //! feature) or kill it at a random moment, then start it again with
 //! `recover` and check the ledger. One JSON line per operation on stdout:
-//! `RESULT {"op": …, "ok": …, "approved": …, "stan": …}`.
+//! `RESULT {"op": …, "ok": …, "approved": …, "stan": …}`. `--cards FILE`
+//! reads the cards from FILE instead of the repository's test-cards.toml.
 //!
 //! Operations: `bind`, `signin`, `sale:<card>:<amount>`, `void-last`,
 //! `flush`, `settle`, `recover` (sign in, then flush), `host-down`,
@@ -38,6 +39,9 @@ struct Cli {
     host: SocketAddr,
     #[arg(long)]
     control: SocketAddr,
+    /// The cards (a test-cards.toml); the repository's copy when absent.
+    #[arg(long)]
+    cards: Option<PathBuf>,
     ops: Vec<String>,
 }
 
@@ -57,7 +61,16 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::new(std::env::var("RUST_LOG").unwrap_or_else(|_| "debug".into())))
         .init();
     let cfg = test_config(cli.host, &cli.state);
-    let data = TestData::embedded();
+    let data = match &cli.cards {
+        None => TestData::embedded(),
+        Some(path) => match TestData::load(path) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("pos-engine-driver: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
     let slot = CardSlot::new();
     let (keypad, keys) = SimKeypad::new();
     let mut engine = open_engine(&cfg, &slot, keypad, TestClock::default());
