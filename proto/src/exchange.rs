@@ -121,27 +121,26 @@ impl Exchange {
         matches!(self, Sale | Void)
     }
 
-    /// Which exchange a request is, from its MTI and codes.
+    /// Which exchange a request is: its MTI, field 3, 60.1 and 60.3 together
+    /// must be one row of the table (§8's downloads share MTI and 60.1 with
+    /// sign-in and activation, so no one of them alone decides). A reversal
+    /// (0400) carries its original's codes: those of a known exchange (whether
+    /// that one may be reversed is the host's next question: `12` if not).
+    /// `None` for anything else: the host answers it `40` (§5).
     pub fn identify(msg: &Message) -> Option<Exchange> {
         let f60 = msg.get_str(60).unwrap_or("");
         let type_code = f60.get(0..2).unwrap_or("");
         let network = f60.get(8..11).unwrap_or("");
-        let proc_code = msg.get_str(3).unwrap_or("");
-        Some(match (msg.mti.0, proc_code, type_code, network) {
-            (800, _, _, "350") => Activation,
-            (800, _, _, "004") => SignIn,
-            (820, _, _, _) => SignOut,
-            (200, "310000", _, _) => BalanceInquiry,
-            (200, "000000", _, _) => Sale,
-            (200, "200000", _, _) => Void,
-            (220, _, "25", _) => Refund,
-            (220, _, "36", _) => OfflineAdvice,
-            (400, _, _, _) => Reversal,
-            (500, _, _, _) => Settlement,
-            (320, _, _, "205") => BatchUploadDetail,
-            (320, _, _, "202" | "207") => BatchUploadEnd,
-            _ => return None,
-        })
+        let proc_code = msg.get_str(3);
+        let codes_of = |s: &ExchangeSpec| {
+            s.processing_code.is_none_or(|p| proc_code == Some(p))
+                && s.type_code == type_code
+                && (s.network_code == network || (s.exchange == BatchUploadEnd && network == "207"))
+        };
+        if msg.mti == Reversal.spec().mti {
+            return TABLE.iter().any(|s| s.exchange != Reversal && codes_of(s)).then_some(Reversal);
+        }
+        TABLE.iter().find(|s| s.exchange != Reversal && s.mti == msg.mti && codes_of(s)).map(|s| s.exchange)
     }
 }
 

@@ -299,6 +299,20 @@ fn host_system_answers_mac_keys_batch_format_and_unknown_types() {
     // Unknown message type: 40.
     let m = Message::new(Mti(600)).with(11, "000123").with(41, t.tid.as_str()).with(42, t.mid.as_str());
     assert_eq!(rc(&t.exchange(m, false).unwrap().frame.message), "40");
+    // A 0200 that is no exchange of §3 (balance inquiry's processing code
+    // with a sale's 60.1 `22`, or an unknown 60.1 `99`): 40, not 30, and
+    // nothing charged; so is a 0820 with §8's 60.3 `372` (not a sign-out).
+    for type_code in ["22", "99"] {
+        let read = TestTerminal::read_card(&mut c, 100, 0, cid::ARQC);
+        let mut m = t.card_request(Exchange::BalanceInquiry, &read, 0, Some("123456"));
+        let f60 = m.get_str(60).unwrap().to_string();
+        m.set(60, format!("{type_code}{}", &f60[2..]));
+        assert_eq!(Exchange::identify(&m), None);
+        assert_eq!(rc(&t.exchange(m, true).unwrap().frame.message), "40", "3 = 310000 with 60.1 = {type_code}");
+    }
+    let f60 = |net: &str| format!("00{:06}{net}", t.batch);
+    let m = Message::new(Mti(820)).with(11, "000124").with(41, t.tid.as_str()).with(42, t.mid.as_str()).with(60, f60("372"));
+    assert_eq!(rc(&t.exchange(m, false).unwrap().frame.message), "40");
     // After sign-out the host holds no keys: 22 without a MAC.
     assert_eq!(rc(&t.sign_out().unwrap()), "00");
     let read = TestTerminal::read_card(&mut c, 100, 0, cid::ARQC);
