@@ -136,3 +136,34 @@ fn stan_advances_in_the_transaction_wraps_and_survives_restarts() {
     let tx = s.transaction().unwrap();
     assert_eq!(Store::next_stan(&tx).unwrap(), 2);
 }
+
+/// Schema 3 folds the advice queue into the journal: a terminal updated with
+/// sales still queued forwards exactly those, with their attempts, and the
+/// answered ones stay answered.
+#[test]
+fn queued_advices_survive_the_move_into_the_journal() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("pos.db");
+    let k = keys(d.path());
+    drop(Store::open_with(&path, k.clone(), &MIGRATIONS[..2]).unwrap());
+    let sealed = k.seal("advice:1", b"advice one").unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "INSERT INTO journal (id, kind, batch, stan, amount, masked_pan, state, created_at) VALUES
+           (1, 'sale', 1, 7, 1200, '622848*********0018', 'approved', 'now'),
+           (2, 'sale', 1, 8, 300, '622848*********0018', 'approved', 'now'),
+           (3, 'sale', 1, 9, 500, '622848*********0018', 'approved', 'now');",
+    )
+    .unwrap();
+    conn.execute("INSERT INTO offline_queue (journal_id, advice_sealed, queued_at, attempts) VALUES (1, ?1, 1000, 2)", [&sealed]).unwrap();
+    conn.execute("INSERT INTO offline_queue (journal_id, advice_sealed, queued_at, forwarded_at, outcome) VALUES (2, x'00', 1001, 1002, '00')", []).unwrap();
+    drop(conn);
+    let s = Store::open(&path, k).unwrap();
+    assert_eq!(s.schema_version().unwrap(), 3);
+    let q = s.queue_totals().unwrap();
+    assert_eq!((q.depth, q.amount, q.oldest_queued_at), (1, 1200, Some(1000)), "only the unanswered advice is pending");
+    let next = s.next_queued().unwrap().expect("the queued advice");
+    assert_eq!((next.journal_id, next.attempts, next.queued_at, &next.request[..]), (1, 2, 1000, &b"advice one"[..]));
+    assert_eq!(s.advice_outcome(2).unwrap().as_deref(), Some("00"));
+    assert_eq!(s.queue_list(10).unwrap().len(), 1);
+}

@@ -182,7 +182,7 @@ impl PosdRig {
     pub fn pending(&self) -> (u32, u32) {
         let conn = self.database();
         let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, u32>(0)).expect(sql);
-        (count("SELECT count(*) FROM pending_reversal"), count("SELECT count(*) FROM offline_queue WHERE forwarded_at IS NULL"))
+        (count("SELECT count(*) FROM pending_reversal"), count("SELECT count(*) FROM journal WHERE queued_at IS NOT NULL AND forwarded_at IS NULL"))
     }
 
     /// posd's database, opened read-only beside the running posd (WAL lets both in).

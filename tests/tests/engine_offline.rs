@@ -135,7 +135,7 @@ fn a_replayed_advice_the_host_answers_94_counts_as_delivered_once() {
     assert_eq!((e.state, e.response_code.as_str()), (EntryState::Approved, res.response_code.as_str()), "{e:?}");
     assert_eq!(r.engine.flush().unwrap().forwarded, 0, "nothing left to send");
     let db = rusqlite::Connection::open(r.db_path()).unwrap();
-    let outcome: String = db.query_row("SELECT outcome FROM offline_queue WHERE journal_id = ?1", [e.id], |row| row.get(0)).unwrap();
+    let outcome: String = db.query_row("SELECT advice_outcome FROM journal WHERE id = ?1", [e.id], |row| row.get(0)).unwrap();
     assert_eq!(outcome, "94", "the replay was answered 94, not with a held answer");
     let ledger = r.ledger();
     assert_eq!(ledger.charged("default"), 4300);

@@ -375,12 +375,12 @@ impl Engine {
     /// An offline approval: journal row and advice committed together before the result returns.
     fn commit_offline(&mut self, id: &Identity, s: &mut CardSession, mut base: TxnResult, arc: [u8; 2], reference: &str) -> EngineResult<TxnResult> {
         let tc = s.txn.first.clone().ok_or_else(|| kernel_error(emv::KernelError::Card("no cryptogram".into())))?;
-        let batch = self.store.batch()?;
         let keys = self.store.keystore();
         let now = self.civil();
         base.entry_mode = "052".into();
         failpoint::hit("offline.queue.before");
         let tx = self.store.transaction()?;
+        let batch = Store::batch_in(&tx)?;
         let stan = Store::next_stan(&tx)?;
         let icc = emv::advice_icc(&s.txn.request_icc(stan), &tc, &arc);
         let secrets = s.facts.secrets(icc);

@@ -80,6 +80,23 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE journal ADD COLUMN updated_at TEXT;
     CREATE INDEX queue_pending ON offline_queue (forwarded_at, journal_id);
     "#,
+    // 3: the advice queue folds into the journal row it belongs to, so an
+    // offline sale is one row and one small partial index entry per commit
+    // (was a second table and its index: two more pages written and synced
+    // per sale, docs/BENCHMARKS.md). Queued rows are copied over; the old
+    // table is kept as it was (steps never drop data) and no longer written.
+    r#"
+    ALTER TABLE journal ADD COLUMN advice_sealed BLOB;            -- the advice request, sealed
+    ALTER TABLE journal ADD COLUMN queued_at INTEGER;             -- unix seconds; NULL: never queued
+    ALTER TABLE journal ADD COLUMN advice_attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE journal ADD COLUMN forwarded_at INTEGER;          -- when the host's answer was committed
+    ALTER TABLE journal ADD COLUMN advice_outcome TEXT;           -- that answer's response code
+    UPDATE journal SET advice_sealed = q.advice_sealed, queued_at = q.queued_at, advice_attempts = q.attempts,
+                       forwarded_at = q.forwarded_at, advice_outcome = q.outcome
+      FROM offline_queue q WHERE q.journal_id = journal.id;
+    DROP INDEX queue_pending;
+    CREATE INDEX advice_pending ON journal (id) WHERE queued_at IS NOT NULL AND forwarded_at IS NULL;
+    "#,
 ];
 
 /// Why the schema could not be brought up to date.

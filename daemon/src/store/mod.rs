@@ -8,6 +8,7 @@ pub mod journal;
 pub mod keystore;
 pub mod migrations;
 pub mod queue;
+mod read_cache;
 pub mod reversal;
 pub mod session;
 
@@ -55,6 +56,7 @@ impl Identity {
 pub struct Store {
     pub(crate) conn: Connection,
     pub(crate) keys: Arc<dyn KeyStore>,
+    cache: read_cache::ReadCache,
 }
 
 impl Store {
@@ -75,7 +77,8 @@ impl Store {
         // Every statement the engine runs stays prepared (see `exec`).
         conn.set_prepared_statement_cache_capacity(64);
         migrations::migrate(&mut conn, steps)?;
-        Ok(Self { conn, keys })
+        let cache = read_cache::ReadCache::watching(&conn);
+        Ok(Self { conn, keys, cache })
     }
 
     /// The folder the database lives in.
@@ -91,6 +94,10 @@ impl Store {
     }
 
     pub fn identity(&self) -> Result<Option<Identity>, StoreError> {
+        self.cached(|c| &mut c.identity, || self.read_identity())
+    }
+
+    fn read_identity(&self) -> Result<Option<Identity>, StoreError> {
         Ok(one(&self.conn, "SELECT serial, tid, mid, merchant_name, deposit_amount, deposit_status, bound_at FROM terminal WHERE id = 1", [], |r| {
             Ok(Identity {
                 serial: r.get(0)?,
@@ -160,7 +167,12 @@ impl Store {
 
     /// The current batch (1 until the host gives another, §6).
     pub fn batch(&self) -> Result<u32, StoreError> {
-        Ok(counter(&self.conn, "batch")?.unwrap_or(1))
+        Self::batch_in(&self.conn)
+    }
+
+    /// [`Store::batch`] read through `conn` (inside a transaction: no read of its own).
+    pub fn batch_in(conn: &Connection) -> Result<u32, StoreError> {
+        Ok(counter(conn, "batch")?.unwrap_or(1))
     }
 
     /// Sets the batch in `tx` (adopted at sign-in, advanced after settlement).

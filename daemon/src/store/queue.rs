@@ -2,6 +2,9 @@
 //! whose reply was lost (an advice is sent again with its STAN until the
 //! host answers, §6). An entry leaves the pending set only when the host's
 //! answer is committed (`forwarded_at`); nothing is deleted, nothing expires.
+//! The queue lives in the journal rows themselves (schema 3): an advice is
+//! its row's `advice_sealed` + `queued_at`, found through the partial index
+//! `advice_pending` on the rows still waiting.
 
 use super::keystore::KeyStore;
 use super::{Store, StoreError, exec, one};
@@ -66,17 +69,19 @@ impl Store {
     /// Queues the advice for journal row `journal_id` in `tx`.
     pub fn enqueue(tx: &Transaction<'_>, keys: &dyn KeyStore, journal_id: i64, request: &[u8], now: i64) -> Result<(), StoreError> {
         let sealed = keys.seal(&advice_name(journal_id), request)?;
-        exec(tx, "INSERT INTO offline_queue (journal_id, advice_sealed, queued_at) VALUES (?1, ?2, ?3)", params![journal_id, sealed, now])?;
+        exec(tx, "UPDATE journal SET advice_sealed = ?2, queued_at = ?3 WHERE id = ?1", params![journal_id, sealed, now])?;
         Ok(())
     }
 
     /// The oldest advice not yet answered.
     pub fn next_queued(&self) -> Result<Option<QueuedAdvice>, StoreError> {
-        let row: Option<(i64, Vec<u8>, i64, u32)> =
-            one(&self.conn, "SELECT journal_id, advice_sealed, queued_at, attempts FROM offline_queue WHERE forwarded_at IS NULL ORDER BY journal_id LIMIT 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .optional()?;
+        let row: Option<(i64, Vec<u8>, i64, u32)> = one(
+            &self.conn,
+            "SELECT id, advice_sealed, queued_at, advice_attempts FROM journal WHERE queued_at IS NOT NULL AND forwarded_at IS NULL ORDER BY id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
         let Some((journal_id, sealed, queued_at, attempts)) = row else {
             return Ok(None);
         };
@@ -86,13 +91,13 @@ impl Store {
 
     /// Counts a send of the advice (before it is written).
     pub fn count_advice_attempt(tx: &Transaction<'_>, journal_id: i64) -> Result<(), StoreError> {
-        exec(tx, "UPDATE offline_queue SET attempts = attempts + 1 WHERE journal_id = ?1", [journal_id])?;
+        exec(tx, "UPDATE journal SET advice_attempts = advice_attempts + 1 WHERE id = ?1", [journal_id])?;
         Ok(())
     }
 
     /// Marks the advice answered with `outcome` (the response code).
     pub fn mark_forwarded(tx: &Transaction<'_>, journal_id: i64, outcome: &str, now: i64) -> Result<(), StoreError> {
-        exec(tx, "UPDATE offline_queue SET forwarded_at = ?2, outcome = ?3 WHERE journal_id = ?1", params![journal_id, now, outcome])?;
+        exec(tx, "UPDATE journal SET forwarded_at = ?2, advice_outcome = ?3 WHERE id = ?1", params![journal_id, now, outcome])?;
         Ok(())
     }
 
@@ -100,13 +105,12 @@ impl Store {
     pub fn queue_totals(&self) -> Result<QueueTotals, StoreError> {
         let (depth, amount, oldest): (u32, i64, Option<i64>) = one(
             &self.conn,
-            "SELECT count(*), coalesce(sum(j.amount), 0), min(q.queued_at) FROM offline_queue q JOIN journal j ON j.id = q.journal_id
-             WHERE q.forwarded_at IS NULL AND j.kind = 'sale'",
+            "SELECT count(*), coalesce(sum(amount), 0), min(queued_at) FROM journal
+             WHERE queued_at IS NOT NULL AND forwarded_at IS NULL AND kind = 'sale'",
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        let refunds: u32 =
-            one(&self.conn, "SELECT count(*) FROM offline_queue q JOIN journal j ON j.id = q.journal_id WHERE q.forwarded_at IS NULL AND j.kind = 'refund'", [], |r| r.get(0))?;
+        let refunds: u32 = one(&self.conn, "SELECT count(*) FROM journal WHERE queued_at IS NOT NULL AND forwarded_at IS NULL AND kind = 'refund'", [], |r| r.get(0))?;
         Ok(QueueTotals { depth, amount: amount as u64, oldest_queued_at: oldest, refunds })
     }
 
@@ -117,8 +121,8 @@ impl Store {
     /// Pending advices, oldest first, at most `limit`.
     pub fn queue_list(&self, limit: u32) -> Result<Vec<QueueItem>, StoreError> {
         let mut st = self.conn.prepare_cached(
-            "SELECT q.journal_id, j.kind, j.batch, j.stan, j.amount, j.masked_pan, q.queued_at, q.attempts FROM offline_queue q JOIN journal j ON j.id = q.journal_id
-             WHERE q.forwarded_at IS NULL ORDER BY q.journal_id LIMIT ?1",
+            "SELECT id, kind, batch, stan, amount, masked_pan, queued_at, advice_attempts FROM journal
+             WHERE queued_at IS NOT NULL AND forwarded_at IS NULL ORDER BY id LIMIT ?1",
         )?;
         let rows = st
             .query_map([limit], |r| {
@@ -139,6 +143,6 @@ impl Store {
 
     /// How the host answered a forwarded advice (`None`: still pending or unknown).
     pub fn advice_outcome(&self, journal_id: i64) -> Result<Option<String>, StoreError> {
-        Ok(one(&self.conn, "SELECT outcome FROM offline_queue WHERE journal_id = ?1", [journal_id], |r| r.get(0)).optional()?.flatten())
+        Ok(one(&self.conn, "SELECT advice_outcome FROM journal WHERE id = ?1", [journal_id], |r| r.get(0)).optional()?.flatten())
     }
 }

@@ -3,7 +3,7 @@
 //! answer, flagged (never dropped) after the configured number of sends.
 
 use super::keystore::KeyStore;
-use super::{Store, StoreError, exec};
+use super::{Store, StoreError, exec, one};
 use rusqlite::{Transaction, params};
 use zeroize::Zeroizing;
 
@@ -51,6 +51,10 @@ impl Store {
 
     /// All pending reversals, oldest first.
     pub fn pending_reversals(&self) -> Result<Vec<PendingReversal>, StoreError> {
+        // Only "none" is remembered: the records hold sealed requests, opened on read.
+        if self.cached(|c| &mut c.no_reversals, || Ok(self.count_reversals()? == 0))? {
+            return Ok(Vec::new());
+        }
         let mut st = self.conn.prepare_cached("SELECT journal_id, reason, request_sealed, tries, flagged FROM pending_reversal ORDER BY journal_id")?;
         let rows: Vec<(i64, String, Vec<u8>, u32, bool)> = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?.collect::<Result<_, _>>()?;
         rows.into_iter()
@@ -58,5 +62,9 @@ impl Store {
                 Ok(PendingReversal { journal_id, request: self.keys.open(&reversal_name(journal_id), &sealed)?, reason, tries, flagged })
             })
             .collect()
+    }
+
+    fn count_reversals(&self) -> Result<u32, StoreError> {
+        Ok(one(&self.conn, "SELECT count(*) FROM pending_reversal", [], |r| r.get(0))?)
     }
 }

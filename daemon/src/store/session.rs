@@ -17,6 +17,10 @@ pub struct SessionRecord {
 
 impl Store {
     pub fn session(&self) -> Result<Option<SessionRecord>, StoreError> {
+        self.cached(|c| &mut c.session, || self.read_session())
+    }
+
+    fn read_session(&self) -> Result<Option<SessionRecord>, StoreError> {
         Ok(one(&self.conn, "SELECT signed_in_at, signed_in_day, host_time, clock_offset_secs FROM terminal WHERE id = 1 AND signed_in_at IS NOT NULL", [], |r| {
             Ok(SessionRecord {
                 signed_in_at: r.get(0)?,
