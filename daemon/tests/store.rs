@@ -1,5 +1,7 @@
 //! The store on a real SQLite file.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, reason = "an integration test: a panic is the failure report")]
+
 use posd::store::keystore::{FileKeyStore, KeyStore, KeyStoreError};
 use posd::store::migrations::{MIGRATIONS, MigrationError};
 use posd::store::{Identity, Store, StoreError};

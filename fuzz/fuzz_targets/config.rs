@@ -6,9 +6,9 @@ use libfuzzer_sys::fuzz_target;
 use posd::config::Config;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(text) = std::str::from_utf8(data) {
-        if let Err(e) = Config::parse(text) {
-            assert!(!e.to_string().is_empty(), "an error must say something");
-        }
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Err(e) = Config::parse(text)
+    {
+        assert!(!e.to_string().is_empty(), "an error must say something");
     }
 });

@@ -1,6 +1,8 @@
 //! Pack and unpack the spec's sale request (the golden frame's values), the
 //! same work `scripts/bench` times in pyiso8583 for the ratio.
 
+#![allow(clippy::indexing_slicing, reason = "a benchmark over a fixed fixture: a panic is a failed run")]
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use smartpos_proto::codec::{Codec, Format, Message, Mti};
 use std::hint::black_box;

@@ -42,6 +42,7 @@ pub struct ExchangeSpec {
     pub response: &'static [u8],
 }
 
+#[allow(clippy::too_many_arguments, reason = "one argument per column of the §3 table: a row reads like the spec's")]
 const fn row(
     exchange: Exchange,
     mti: u16,
@@ -65,10 +66,13 @@ pub const REVERSAL_DROPS: &[u8] = &[26, 35, 52, 53, 59];
 
 use Exchange::*;
 
+/// The first row (also [`Exchange::spec`]'s fallback, never taken: every variant has a row).
+const ACTIVATION_ROW: ExchangeSpec = row(Activation, 800, None, None, "00", "350", &[11, 41, 42, 59, 60, 62], &[11, 12, 13, 39, 41, 42, 60, 62]);
+
 /// The table of §3. The reversal row lists its response; its request is
 /// derived from the original (see [`reversal_request_fields`]).
 pub const TABLE: &[ExchangeSpec] = &[
-    row(Activation, 800, None, None, "00", "350", &[11, 41, 42, 59, 60, 62], &[11, 12, 13, 39, 41, 42, 60, 62]),
+    ACTIVATION_ROW,
     row(SignIn, 800, None, None, "00", "004", &[11, 41, 42, 59, 60, 63], &[11, 12, 13, 32, 37, 39, 41, 42, 60, 62]),
     row(SignOut, 820, None, None, "00", "002", &[11, 41, 42, 60], &[11, 39, 41, 42, 60]),
     row(
@@ -113,7 +117,7 @@ impl Exchange {
     /// This exchange's row.
     pub fn spec(self) -> &'static ExchangeSpec {
         // Every variant has a row; the fallback is never taken.
-        TABLE.iter().find(|s| s.exchange == self).unwrap_or(&TABLE[0])
+        TABLE.iter().find(|s| s.exchange == self).unwrap_or(&ACTIVATION_ROW)
     }
 
     /// Whether a lost reply must be answered by a reversal (§6).
@@ -133,9 +137,7 @@ impl Exchange {
         let network = f60.get(8..11).unwrap_or("");
         let proc_code = msg.get_str(3);
         let codes_of = |s: &ExchangeSpec| {
-            s.processing_code.is_none_or(|p| proc_code == Some(p))
-                && s.type_code == type_code
-                && (s.network_code == network || (s.exchange == BatchUploadEnd && network == "207"))
+            s.processing_code.is_none_or(|p| proc_code == Some(p)) && s.type_code == type_code && (s.network_code == network || (s.exchange == BatchUploadEnd && network == "207"))
         };
         if msg.mti == Reversal.spec().mti {
             return TABLE.iter().any(|s| s.exchange != Reversal && codes_of(s)).then_some(Reversal);

@@ -154,10 +154,10 @@ pub fn find(data: &[u8], tag: Tag) -> Option<Vec<u8>> {
             if t.tag == tag {
                 return Some(t.value);
             }
-            if t.is_constructed() {
-                if let Some(v) = walk(&t.value, tag, depth + 1) {
-                    return Some(v);
-                }
+            if t.is_constructed()
+                && let Some(v) = walk(&t.value, tag, depth + 1)
+            {
+                return Some(v);
             }
         }
         None

@@ -1,6 +1,8 @@
 //! Every decode error as a table: malformed input → the exact error, with
 //! the field and byte offset it names. Offsets count from the length prefix.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, reason = "an integration test: a panic is the failure report")]
+
 use smartpos_proto::codec::{Codec, DecodeError, DecodeErrorKind as K, EncodeError, Message, Mti};
 
 const BODY_AT: usize = 13; // LEN 2 + TPDU 5 + header 6

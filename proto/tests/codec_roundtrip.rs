@@ -1,5 +1,7 @@
 //! Round-trip properties of the codec over every field type of the table.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, reason = "an integration test: a panic is the failure report")]
+
 use proptest::prelude::*;
 use smartpos_proto::codec::{Codec, FieldSpec, Format, Frame, Message, Mti, Prefix};
 
@@ -18,10 +20,13 @@ fn value_for(spec: &FieldSpec) -> BoxedStrategy<Vec<u8>> {
     len.prop_flat_map(move |n| prop::collection::vec(chars.clone(), n)).boxed()
 }
 
+/// One field's value, present or not.
+type FieldValue = BoxedStrategy<Option<(u8, Vec<u8>)>>;
+
 fn message() -> impl Strategy<Value = Message> {
     let table = Codec::default().table;
     let specs: Vec<FieldSpec> = table.iter().cloned().collect();
-    let per_field: Vec<BoxedStrategy<Option<(u8, Vec<u8>)>>> = specs
+    let per_field: Vec<FieldValue> = specs
         .iter()
         .map(|s| {
             let n = s.number;

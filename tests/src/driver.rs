@@ -1,6 +1,6 @@
 //! `pos-engine-driver` as the crash test and the soak run it: started over
 //! a state folder against a simulator, killed with SIGKILL at a failpoint
-//! or after a delay, its `RESULT` lines collected; and the books check that
+//! or after its n-th failpoint, its `RESULT` lines collected; and the books check that
 //! follows every recovery — the terminal's journal against the simulator's
 //! ledger: nothing lost, nothing charged twice, nothing left pending.
 
@@ -37,8 +37,6 @@ pub enum Kill {
     Trace,
     /// At the named failpoint (`POSD_FAILPOINT`, a `failpoints` build).
     At(&'static str),
-    /// After this long (a random moment; the soak's kills).
-    After(Duration),
     /// `delay` after the process passed its `nth` failpoint (1-based): a
     /// moment tied to the workload's progress, not to the machine's speed.
     AfterPass {
@@ -77,7 +75,7 @@ pub fn run_with_env(state: &Path, s: &LocalSim, ops: &[&str], kill: Kill, log: O
         Kill::Trace | Kill::AfterPass { .. } => {
             cmd.env("POSD_FAILPOINT", "trace");
         }
-        Kill::Never | Kill::After(_) => {}
+        Kill::Never => {}
     }
     let mut child = cmd.spawn().expect("pos-engine-driver");
     let stdout = child.stdout.take().unwrap();
@@ -95,17 +93,12 @@ pub fn run_with_env(state: &Path, s: &LocalSim, ops: &[&str], kill: Kill, log: O
             }
         }
     });
-    let started = Instant::now();
     let mut results = Vec::new();
     let mut stopped_at = None;
     let mut passed = Vec::new();
     let mut killed = false;
     loop {
-        let wait = match kill {
-            Kill::After(d) => d.saturating_sub(started.elapsed()),
-            _ => Duration::from_secs(60),
-        };
-        match rx.recv_timeout(wait) {
+        match rx.recv_timeout(Duration::from_secs(60)) {
             Ok(line) => {
                 if let Some(name) = line.strip_prefix("FAILPOINT ") {
                     stopped_at = Some(name.to_string());
@@ -126,13 +119,8 @@ pub fn run_with_env(state: &Path, s: &LocalSim, ops: &[&str], kill: Kill, log: O
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                if matches!(kill, Kill::After(_)) {
-                    killed = child.try_wait().ok().flatten().is_none();
-                    let _ = child.kill();
-                } else {
-                    let _ = child.kill();
-                    panic!("pos-engine-driver hung: {ops:?}");
-                }
+                let _ = child.kill();
+                panic!("pos-engine-driver hung: {ops:?}");
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }

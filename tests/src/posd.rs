@@ -277,10 +277,10 @@ fn plain_typed(sig: &str, data: &Json) -> Json {
             return Json::Object(m.iter().map(|(k, v)| (k.clone(), if v.get("type").is_some() && v.get("data").is_some() { plain(v) } else { v.clone() })).collect());
         }
     }
-    if sig.starts_with("aa{sv}") {
-        if let Json::Array(items) = data {
-            return Json::Array(items.iter().map(|i| plain_typed("a{sv}", i)).collect());
-        }
+    if sig.starts_with("aa{sv}")
+        && let Json::Array(items) = data
+    {
+        return Json::Array(items.iter().map(|i| plain_typed("a{sv}", i)).collect());
     }
     data.clone()
 }

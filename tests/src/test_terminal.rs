@@ -125,10 +125,10 @@ impl TestTerminal {
         .map_err(|e| e.to_string())?;
         let reply = self.send_raw(&bytes).map_err(|e| format!("io: {e}"))?;
         let d = self.codec.decode_frame(&reply).map_err(|e| format!("decode: {e}"))?;
-        if let (Some(mab), Some(k)) = (&d.mac_block, &self.keys) {
-            if !MacAlgorithm::CupEcb.verify(&k.mak, mab, d.frame.message.get(64).unwrap_or_default()).unwrap_or(false) {
-                return Err("reply MAC does not verify".into());
-            }
+        if let (Some(mab), Some(k)) = (&d.mac_block, &self.keys)
+            && !MacAlgorithm::CupEcb.verify(&k.mak, mab, d.frame.message.get(64).unwrap_or_default()).unwrap_or(false)
+        {
+            return Err("reply MAC does not verify".into());
         }
         Ok(d)
     }
@@ -285,7 +285,7 @@ impl TestTerminal {
         }
         if let (Some(pin), true) = (pin, spec.request.contains(&52)) {
             m.set(26, "06");
-            m.set(52, pin_block::encrypt_format0(&keys.pik, pin.as_bytes(), read.pan.as_bytes()).expect("PIN block").to_vec());
+            m.set(52, pin_block::encrypt_format0(&keys.pik, pin.as_bytes(), read.pan.as_bytes()).expect("PIN block"));
         }
         m
     }

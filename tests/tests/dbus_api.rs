@@ -191,10 +191,7 @@ fn every_method_property_and_named_error_over_the_bus() {
     assert_eq!(rig.get("Queue", "Depth"), json!(0));
 
     // Host: a system-category answer is a Host error with the code.
-    let mut faults = smartpos_tests::acquirer::faults::Faults::default();
-    faults.response_code = Some("96".into());
-    faults.response_code_count = 1;
-    rig.sim.h.set_faults(faults);
+    rig.sim.h.set_faults(smartpos_tests::acquirer::faults::Faults { response_code: Some("96".into()), response_code_count: 1, ..Default::default() });
     let m = expect_error(&rig, "Terminal", "SignIn", &[], "Host");
     assert!(m.contains("96"), "{m}");
     assert_eq!(rig.get("Terminal", "LastError")["code"], json!("96"));

@@ -101,9 +101,7 @@ fn diagnose_tells_network_problems_apart() {
     assert!(row(&rows, "network", "host")[3].contains("TCP connect in"), "{rows:?}");
 
     // The acquirer refuses connections: the host row fails, the modem is fine.
-    let mut f = smartpos_tests::acquirer::faults::Faults::default();
-    f.refuse = true;
-    rig.sim.h.set_faults(f);
+    rig.sim.h.set_faults(smartpos_tests::acquirer::faults::Faults { refuse: true, ..Default::default() });
     let rows = diagnose(&rig);
     assert_row(&rows, "network", "host", "fail", "acquirer");
     assert_row(&rows, "network", "registration", "ok", "");
@@ -157,10 +155,7 @@ fn diagnose_device_host_binding_and_operator() {
     assert_row(&diagnose(&rig), "operator", "last operator error", "warn", "Start the payment again");
 
     // Host: the host answers 96 at sign-in.
-    let mut f = smartpos_tests::acquirer::faults::Faults::default();
-    f.response_code = Some("96".into());
-    f.response_code_count = 1;
-    rig.sim.h.set_faults(f);
+    rig.sim.h.set_faults(smartpos_tests::acquirer::faults::Faults { response_code: Some("96".into()), response_code_count: 1, ..Default::default() });
     assert!(rig.call("Terminal", "SignIn", &[]).is_err());
     let r = row(&diagnose(&rig), "host", "last answer");
     assert_eq!(r[2], "fail", "{r:?}");

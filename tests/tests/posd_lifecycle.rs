@@ -58,10 +58,7 @@ fn sigterm_during_a_payment_at_the_host_lets_it_finish() {
     let mut rig = PosdRig::start();
     rig.call("Terminal", "Bind", &["s", "483920"]).expect("bind");
     rig.call("Terminal", "SignIn", &[]).expect("sign in");
-    let mut faults = smartpos_tests::acquirer::faults::Faults::default();
-    faults.delay_ms = 1_000;
-    faults.delay_count = 1;
-    rig.sim.h.set_faults(faults);
+    rig.sim.h.set_faults(smartpos_tests::acquirer::faults::Faults { delay_ms: 1_000, delay_count: 1, ..Default::default() });
     rig.call("Simulator", "InsertCard", &["s", "default"]).expect("insert");
     let sale = rig.sale_in_background(777);
     // Wait until the request is at the host, then SIGTERM.

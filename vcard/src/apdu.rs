@@ -31,8 +31,8 @@ impl<'a> Command<'a> {
         let [cla, ins, p1, p2] = <[u8; 4]>::try_from(header).map_err(|_| sw::WRONG_LENGTH)?;
         let le_of = |b: u8| if b == 0 { 256 } else { usize::from(b) };
         let (data, le) = match body {
-            [] => (&body[..0], None),
-            [le] => (&body[..0], Some(le_of(*le))),
+            [] => (&[][..], None),
+            [le] => (&[][..], Some(le_of(*le))),
             [lc, rest @ ..] if usize::from(*lc) == rest.len() && *lc != 0 => (rest, None),
             [lc, rest @ ..] if *lc != 0 && usize::from(*lc) + 1 == rest.len() => {
                 let (d, le) = rest.split_at(usize::from(*lc));

@@ -1,5 +1,7 @@
 //! The virtual card against the rules of acquirer-protocol.md §7.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, reason = "an integration test: a panic is the failure report")]
+
 use smartpos_proto::crypto::{Key, emv};
 use smartpos_proto::tlv;
 use smartpos_vcard::card::{CDOL1, Transport, VirtualCard, cid};

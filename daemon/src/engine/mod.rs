@@ -316,12 +316,12 @@ impl Engine {
                 )
             }
         };
-        if self.last_error.as_ref() != Some(&json) {
-            if let Ok(tx) = self.store.transaction() {
-                if Store::put_last_error(&tx, json.as_deref()).is_ok() && tx.commit().is_ok() {
-                    self.last_error = Some(json);
-                }
-            }
+        if self.last_error.as_ref() != Some(&json)
+            && let Ok(tx) = self.store.transaction()
+            && Store::put_last_error(&tx, json.as_deref()).is_ok()
+            && tx.commit().is_ok()
+        {
+            self.last_error = Some(json);
         }
         r
     }

@@ -132,6 +132,7 @@ impl Engine {
     }
 
     /// A card request of `ex` (fields 2, 14, 22, 23, 26/52, 35, 53, 4, 55 as §3 lists them).
+    #[allow(clippy::too_many_arguments, reason = "one argument per part of the request (routing, card, amount, PIN); a struct would only rename the list")]
     pub(crate) fn card_request(&self, ex: Exchange, stan: u32, id: &Identity, batch: u32, amount: u64, card: &CardSecrets, pin: Option<&[u8; 8]>) -> EngineResult<Message> {
         let spec = ex.spec();
         let keys = self.keys.as_ref().ok_or_else(|| EngineError::not_signed_in("no working keys"))?;
@@ -155,7 +156,7 @@ impl Engine {
         }
         if let (Some(block), true) = (pin, spec.request.contains(&52)) {
             m.set(26, "06");
-            m.set(52, block.to_vec());
+            m.set(52, block);
         }
         if spec.request.contains(&55) && !card.icc.is_empty() {
             m.set(55, card.icc.clone());

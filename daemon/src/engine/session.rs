@@ -188,10 +188,11 @@ impl Engine {
 
     /// After a code that asks for it: sign in now, so the next payment works.
     pub(crate) fn resign_if_asked(&mut self) {
-        if self.resign && self.bound().is_ok() {
-            if let Err(e) = self.sign_in_once() {
-                tracing::warn!("sign-in after the host's request failed: {e}");
-            }
+        if self.resign
+            && self.bound().is_ok()
+            && let Err(e) = self.sign_in_once()
+        {
+            tracing::warn!("sign-in after the host's request failed: {e}");
         }
     }
 }

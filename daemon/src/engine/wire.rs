@@ -197,27 +197,27 @@ impl Engine {
             echoed.push(41);
         }
         for f in echoed {
-            if let (Some(a), Some(b)) = (req.get(f), m.get(f)) {
-                if a != b {
-                    return Err(WireError::NoReply(format!("reply field {f} differs from the request")));
-                }
+            if let (Some(a), Some(b)) = (req.get(f), m.get(f))
+                && a != b
+            {
+                return Err(WireError::NoReply(format!("reply field {f} differs from the request")));
             }
         }
-        if let (Some(a), Some(b)) = (req.get(4), m.get(4)) {
-            if a != b {
-                return Err(WireError::NoReply("reply amount differs from the request".into()));
-            }
+        if let (Some(a), Some(b)) = (req.get(4), m.get(4))
+            && a != b
+        {
+            return Err(WireError::NoReply("reply amount differs from the request".into()));
         }
         let mut macd = false;
-        if ex.spec().response.contains(&64) {
-            if let (Some(mab), Some(mac)) = (&d.mac_block, m.get(64)) {
-                let keys = self.keys.as_ref().ok_or(WireError::BadMac)?;
-                if !self.mac.verify(&keys.mak, mab, mac).unwrap_or(false) {
-                    self.resign = true;
-                    return Err(WireError::BadMac);
-                }
-                macd = true;
+        if ex.spec().response.contains(&64)
+            && let (Some(mab), Some(mac)) = (&d.mac_block, m.get(64))
+        {
+            let keys = self.keys.as_ref().ok_or(WireError::BadMac)?;
+            if !self.mac.verify(&keys.mak, mab, mac).unwrap_or(false) {
+                self.resign = true;
+                return Err(WireError::BadMac);
             }
+            macd = true;
         }
         if d.frame.header.is_some_and(|h| h.processing == 3) {
             tracing::info!("the host asks the terminal to sign in again");

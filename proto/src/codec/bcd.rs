@@ -43,6 +43,7 @@ const fn nibble_of(c: u8, hex: bool) -> Option<u8> {
 
 /// Each character's nibble: `DIGITS` for `n`, `HEX` for `z` (hex digits
 /// and `=` as `D`); 0xFF where the character is not allowed.
+#[allow(clippy::indexing_slicing, reason = "const context: c < 256 by the loop bound; a bad index would fail compilation")]
 const fn nibble_table(hex: bool) -> [u8; 256] {
     let mut t = [0xFFu8; 256];
     let mut c = 0;
@@ -96,6 +97,7 @@ pub fn unpack(bytes: &[u8], digits: usize, align: Align, hex: bool) -> Result<Ve
 }
 
 /// Each byte as its two characters (upper-case hex; digits for BCD).
+#[allow(clippy::indexing_slicing, reason = "const context: b < 256 and nibbles < 16; a bad index would fail compilation")]
 const PAIRS: [[u8; 2]; 256] = {
     const DIGIT: &[u8; 16] = b"0123456789ABCDEF";
     let mut t = [[0u8; 2]; 256];

@@ -24,8 +24,9 @@ pub fn derive_icc_master_key(imk: &Key, pan: &str, psn: &str) -> Result<Key, Cry
     let left = imk.encrypt_block(y);
     let right = imk.encrypt_block(y.map(|b| b ^ 0xFF));
     let mut mk = Zeroizing::new([0u8; 16]);
-    mk[..8].copy_from_slice(&left);
-    mk[8..].copy_from_slice(&right);
+    for (d, s) in mk.iter_mut().zip(left.iter().chain(&right)) {
+        *d = *s;
+    }
     set_odd_parity(&mut *mk);
     Key::new(&*mk)
 }

@@ -99,7 +99,7 @@ impl Key {
     }
 
     fn ecb(&self, data: &[u8], encrypt: bool) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        if data.len() % 8 != 0 {
+        if !data.len().is_multiple_of(8) {
             return Err(CryptoError::BlockLength(data.len()));
         }
         let engine = self.engine();

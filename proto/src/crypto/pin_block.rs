@@ -31,11 +31,10 @@ pub fn clear_format0(pin: &[u8], pan: &[u8]) -> Result<Zeroizing<[u8; 8]>, Crypt
         return Err(CryptoError::Pin("digits only"));
     }
     let mut nibbles = Zeroizing::new([0xFu8; 16]);
-    nibbles[0] = 0;
-    // Length checked above: at most 12, fits in one nibble.
-    nibbles[1] = pin.len() as u8;
-    for (slot, d) in nibbles.iter_mut().skip(2).zip(pin) {
-        *slot = d - b'0';
+    // Control 0, the length (checked above: at most 12, one nibble), the digits.
+    let head = [0, pin.len() as u8].into_iter().chain(pin.iter().map(|d| d - b'0'));
+    for (slot, n) in nibbles.iter_mut().zip(head) {
+        *slot = n;
     }
     let pan_block = pan_field(pan)?;
     let mut block = Zeroizing::new([0u8; 8]);

@@ -155,10 +155,10 @@ where
         if delivery.garbage {
             reply = vec![0x00, 0x06, 0xDE, 0xAD, 0xBE, 0xEF, 0x00, 0x01];
         }
-        if delivery.bad_mac {
-            if let Some(last) = reply.last_mut() {
-                *last = if *last == b'0' { b'1' } else { b'0' };
-            }
+        if delivery.bad_mac
+            && let Some(last) = reply.last_mut()
+        {
+            *last = if *last == b'0' { b'1' } else { b'0' };
         }
         if delivery.truncate {
             let half = reply.len() / 2;

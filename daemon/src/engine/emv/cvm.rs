@@ -28,7 +28,7 @@ pub fn choose(list: Option<&[u8]>, amount: u64) -> CvmChoice {
         // No list: EMV says no CVM is performed; online PIN terminals still succeed.
         return CvmChoice { cvm: Cvm::NoCvm, results: [0x3F, 0x00, 0x02], unrecognised: false };
     };
-    let word = |i: usize| list.get(i..i + 4).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])) as u64;
+    let word = |i: usize| list.get(i..i + 4).and_then(|b| <[u8; 4]>::try_from(b).ok()).map_or(0, u32::from_be_bytes) as u64;
     let (x, y) = (word(0), word(4));
     let mut unrecognised = false;
     for rule in list.get(8..).unwrap_or_default().chunks(2) {

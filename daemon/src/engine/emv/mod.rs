@@ -202,25 +202,25 @@ impl EmvTxn {
 
     /// Processing restrictions: application versions, effective and expiry dates.
     fn restrictions(&mut self) {
-        if let Some(v) = self.app.get(0x9F08) {
-            if v != self.params.app_version.as_slice() {
-                self.tvr.set(tvr::DIFFERENT_VERSIONS);
-            }
+        if let Some(v) = self.app.get(0x9F08)
+            && v != self.params.app_version.as_slice()
+        {
+            self.tvr.set(tvr::DIFFERENT_VERSIONS);
         }
         // YYMMDD compares as bytes within one century (EMV: YY < 50 is 20YY).
         let century = |d: &[u8]| {
             if d.first().is_some_and(|&y| y < 0x50) { 1 } else { 0 }
         };
         let key = |d: &[u8]| (century(d), d.to_vec());
-        if let Some(exp) = self.app.get(0x5F24) {
-            if key(exp) < key(&self.date) {
-                self.tvr.set(tvr::EXPIRED);
-            }
+        if let Some(exp) = self.app.get(0x5F24)
+            && key(exp) < key(&self.date)
+        {
+            self.tvr.set(tvr::EXPIRED);
         }
-        if let Some(eff) = self.app.get(0x5F25) {
-            if key(eff) > key(&self.date) {
-                self.tvr.set(tvr::NOT_YET_EFFECTIVE);
-            }
+        if let Some(eff) = self.app.get(0x5F25)
+            && key(eff) > key(&self.date)
+        {
+            self.tvr.set(tvr::NOT_YET_EFFECTIVE);
         }
     }
 

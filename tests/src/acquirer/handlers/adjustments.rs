@@ -152,11 +152,11 @@ pub fn offline_advice(state: &mut HostState, req: &Message) -> Reply {
     let rrn = state.next_rrn();
     m.set(37, rrn.as_str());
     let auth = Authorization::for_card(card);
-    if let Some(i) = record(state, ex, &ctx, &auth, code, &rrn, "") {
-        if code == "00" {
-            let txn = state.journal[i].clone();
-            state.post(&txn, -(ctx.amount as i64));
-        }
+    if let Some(i) = record(state, ex, &ctx, &auth, code, &rrn, "")
+        && code == "00"
+    {
+        let txn = state.journal[i].clone();
+        state.post(&txn, -(ctx.amount as i64));
     }
     hold(state, &ctx, &m);
     Reply::new(ex, m)

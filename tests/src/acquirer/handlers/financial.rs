@@ -74,10 +74,11 @@ pub(super) fn authorize(state: &mut HostState, req: &Message, tid: &str, with_pi
     };
     auth.outcome = issuer::verify_cryptogram(&mk, req.get(55), cid::ARQC).map(|ac| auth.arqc = Some(ac));
     auth.mk = Some(mk);
-    if auth.outcome.is_ok() && with_pin {
-        if let Some(account) = state.accounts.get_mut(&card.pan) {
-            auth.outcome = issuer::verify_pin(account, &keys.pik, req.get(52));
-        }
+    if auth.outcome.is_ok()
+        && with_pin
+        && let Some(account) = state.accounts.get_mut(&card.pan)
+    {
+        auth.outcome = issuer::verify_pin(account, &keys.pik, req.get(52));
     }
     auth
 }
@@ -118,11 +119,11 @@ pub fn balance(state: &mut HostState, req: &Message) -> Reply {
     let rrn = state.next_rrn();
     m.set(37, rrn.as_str()).set(44, field44(state));
     add_arpc(&mut m, &auth, code);
-    if code == "00" {
-        if let Some(card) = &auth.card {
-            let balance = state.accounts.get(&card.pan).map_or(0, |a| a.balance);
-            m.set(54, balance54::encode("156", balance));
-        }
+    if code == "00"
+        && let Some(card) = &auth.card
+    {
+        let balance = state.accounts.get(&card.pan).map_or(0, |a| a.balance);
+        m.set(54, balance54::encode("156", balance));
     }
     record(state, ex, &ctx, &auth, code, &rrn, "");
     Reply::new(ex, m)
@@ -156,11 +157,11 @@ pub fn sale(state: &mut HostState, req: &Message) -> Reply {
         m.set(38, auth_code.as_str());
     }
     let idx = record(state, ex, &ctx, &auth, code, &rrn, &auth_code);
-    if code == "00" {
-        if let Some(i) = idx {
-            let txn = state.journal[i].clone();
-            state.post(&txn, -(ctx.amount as i64));
-        }
+    if code == "00"
+        && let Some(i) = idx
+    {
+        let txn = state.journal[i].clone();
+        state.post(&txn, -(ctx.amount as i64));
     }
     Reply::new(ex, m)
 }

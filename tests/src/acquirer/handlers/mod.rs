@@ -63,10 +63,11 @@ pub struct Handled {
 pub fn response(exchange: Exchange, req: &Message, code: &str) -> Message {
     let mut m = Message::new(req.mti.response());
     for &f in exchange.spec().response {
-        if f != 39 && f != 64 {
-            if let Some(v) = req.get(f) {
-                m.set(f, v);
-            }
+        if f != 39
+            && f != 64
+            && let Some(v) = req.get(f)
+        {
+            m.set(f, v);
         }
     }
     m.set(39, code);

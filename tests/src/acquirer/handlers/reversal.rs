@@ -40,10 +40,10 @@ fn undo(state: &mut HostState, req: &Message, ctx: &super::financial::Context) -
         _ => {
             // A reversed void lets the sale stand again.
             state.post(&o, -(o.amount as i64));
-            if let Some((b, s)) = o.original {
-                if let Some(j) = state.find_txn(&o.tid, b, s, &[Exchange::Sale]) {
-                    state.journal[j].voided_by = None;
-                }
+            if let Some((b, s)) = o.original
+                && let Some(j) = state.find_txn(&o.tid, b, s, &[Exchange::Sale])
+            {
+                state.journal[j].voided_by = None;
             }
         }
     }
