@@ -11,8 +11,12 @@ use std::time::Duration;
 
 /// vpcd listens on fixed ports. They sit below Linux's ephemeral range
 /// (32768–60999): a port in there can be held in TIME_WAIT by any test's
-/// loopback connection, and once was (36110, "stays in use").
-const VPCD_PORTS: u16 = 29110;
+/// loopback connection, and once was (36110, "stays in use"). A second
+/// checkout testing on the same machine sets `SMARTPOS_VPCD_PORTS` to
+/// another base (`scripts/flaky` does).
+fn vpcd_ports() -> u16 {
+    std::env::var("SMARTPOS_VPCD_PORTS").ok().and_then(|v| v.parse().ok()).unwrap_or(29110)
+}
 
 const VCARD: &str = env!("CARGO_BIN_EXE_pos-vcard");
 
@@ -24,7 +28,7 @@ fn independent_read(pcscd: &PrivatePcscd) -> serde_json::Value {
 
 #[test]
 fn an_independent_emv_reader_sees_application_pan_and_expiry() {
-    let pcscd = PrivatePcscd::start(VPCD_PORTS);
+    let pcscd = PrivatePcscd::start(vpcd_ports());
     let data = TestData::embedded();
     for (label, extra) in [("default", &[][..]), ("low-balance", &["--t0", "--no-pse"][..])] {
         let profile = data.card(label).expect("card");
@@ -57,7 +61,7 @@ fn the_pcsc_backend_follows_cards_pcscd_restarts_and_cancel() {
 #[ignore = "runs inside the_pcsc_backend_follows_cards_pcscd_restarts_and_cancel"]
 fn pcsc_backend_scenario() {
     let dir = std::env::var("POS_PCSCD_DIR").expect("run through the_pcsc_backend_follows_cards_pcscd_restarts_and_cancel");
-    let mut pcscd = PrivatePcscd::start_in(std::path::Path::new(&dir), VPCD_PORTS + 10);
+    let mut pcscd = PrivatePcscd::start_in(std::path::Path::new(&dir), vpcd_ports() + 10);
     let mut reader = PcscReader::new("virtual pcd 00 00");
     let never = Cancel::new();
     let select_pse = b"\x00\xA4\x04\x00\x0E1PAY.SYS.DDF01\x00";
@@ -140,7 +144,7 @@ fn posd_on_pcsc(pcscd: &PrivatePcscd) -> smartpos_tests::posd::PosdRig {
 
 #[test]
 fn a_sale_through_pcscd_with_card_pulled_and_pcscd_restarted() {
-    let mut pcscd = PrivatePcscd::start(VPCD_PORTS + 20);
+    let mut pcscd = PrivatePcscd::start(vpcd_ports() + 20);
     let rig = posd_on_pcsc(&pcscd);
     rig.call("Terminal", "Bind", &["s", "483920"]).expect("bind");
     let reader = rig.get("Hardware", "CardReader");
@@ -194,7 +198,7 @@ fn approved_after_pcscd_restart(pcscd: &mut PrivatePcscd, rig: &smartpos_tests::
 /// reversed. With pcscd back the next sale is approved and charged once.
 #[test]
 fn pcscd_killed_while_the_sale_is_at_the_host_reverses_it() {
-    let mut pcscd = PrivatePcscd::start(VPCD_PORTS + 30);
+    let mut pcscd = PrivatePcscd::start(vpcd_ports() + 30);
     let rig = posd_on_pcsc(&pcscd);
     rig.call("Terminal", "Bind", &["s", "483920"]).expect("bind");
     rig.call("Terminal", "SignIn", &[]).expect("sign in");
