@@ -84,7 +84,8 @@ enum Command {
         amount: String,
         /// The original sale's RRN (12 digits).
         rrn: String,
-        /// The original sale's date, MMDD.
+        /// The original sale's host date, MMDD: `host date` in its result
+        /// (the host's day, which can differ from the terminal's).
         date: String,
         #[arg(long)]
         batch: Option<u32>,

@@ -114,7 +114,8 @@ pub fn txn(r: &Map<String, Json>) -> String {
         out.push_str(&format!("  card:  {} {} ({})\n", s(r, "masked_pan"), s(r, "app_label"), s(r, "aid")));
     }
     out.push_str(&format!("  stan {:06}  batch {:06}  rrn {}  auth {}\n", u(r, "stan"), u(r, "batch"), or_dash(s(r, "rrn")), or_dash(s(r, "auth_code"))));
-    out.push_str(&format!("  time  {}", s(r, "time")));
+    // The host's date is what a refund names (`posctl refund AMOUNT RRN DATE`).
+    out.push_str(&format!("  time  {}  host date {}", s(r, "time"), or_dash(s(r, "host_date"))));
     if !s(r, "reference").is_empty() {
         out.push_str(&format!("  reference {}", s(r, "reference")));
     }

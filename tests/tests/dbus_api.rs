@@ -120,9 +120,10 @@ fn every_method_property_and_named_error_over_the_bus() {
     assert_eq!((r["approved"].clone(), r["offline"].clone(), r["response_code"].clone()), (json!(true), json!(false), json!("00")), "{r}");
     assert_eq!((r["amount"].clone(), r["reference"].clone()), (json!(1234), json!("order-7")));
     assert_eq!(r["masked_pan"], json!("622848*********0018"));
-    for key in ["stan", "batch", "rrn", "auth_code", "message", "aid", "app_label", "entry_mode", "time"] {
+    for key in ["stan", "batch", "rrn", "auth_code", "message", "aid", "app_label", "entry_mode", "time", "host_date"] {
         assert!(r.get(key).is_some(), "result key {key} missing: {r}");
     }
+    assert!(r["host_date"].as_str().is_some_and(|d| d.len() == 4 && d.bytes().all(|c| c.is_ascii_digit())), "host_date is MMDD: {r}");
     let sale_rrn = r["rrn"].as_str().expect("rrn").to_string();
 
     // A decline is a result, not an error.

@@ -67,6 +67,43 @@ fn refunds_by_rrn_and_date_with_or_without_the_journal() {
     assert_eq!(r.engine.refund(100, &RefundOriginal { rrn: "x".into(), date: "1399".into(), ..Default::default() }).unwrap_err().kind, ErrorKind::InvalidArgument);
 }
 
+/// A terminal abroad (Los Angeles, -08:00) acquiring for a host in Beijing
+/// (+08:00): at 19:00 UTC the host's day is already the next one. Both
+/// clocks are put at that instant, so the test holds at any time of day.
+/// The sale's result carries the host's date; a refund naming it finds its
+/// original in the journal (field 61 carries its batch and STAN); the
+/// terminal's own date finds nothing.
+#[test]
+fn a_refund_from_a_terminal_in_another_zone_finds_its_original_by_the_hosts_date() {
+    let now = smartpos_proto::clock::unix_now();
+    let shift = (19 * 3600 - now.rem_euclid(86_400)).rem_euclid(86_400);
+    let mut r = Rig::with_config(|c| c.terminal.utc_offset = "-08:00".into());
+    r.clock.advance(shift);
+    r.sim.h.set_host_clock(8 * 3600, shift);
+    r.engine.bind(smartpos_tests::rig::ACTIVATION_CODE).unwrap();
+    r.engine.sign_in().unwrap();
+    let s = sale(&mut r, "default", 8000);
+    let local = smartpos_proto::clock::CivilTime::from_unix(now + shift, -8 * 3600).mmdd();
+    let host = smartpos_proto::clock::CivilTime::from_unix(now + shift, 8 * 3600).mmdd();
+    assert_ne!(local, host, "the two zones are on different days at 19:00 UTC");
+    assert_eq!(s.host_date, host, "the result carries the host's date: {s:?}");
+    assert_eq!(r.engine.store().entry_by_stan(Kind::Sale, 1, s.stan).unwrap().unwrap().host_date, host);
+    // With the terminal's own date: no such original (and the host agrees: 25).
+    r.insert("default");
+    let f = r.engine.refund(1000, &RefundOriginal { rrn: s.rrn.clone(), date: local, ..Default::default() }).unwrap();
+    r.remove();
+    assert_eq!((f.approved, f.response_code.as_str()), (false, "25"), "{f:?}");
+    // With the host's date, as the receipt shows it: the original is found.
+    r.insert("default");
+    let f = r.engine.refund(3000, &RefundOriginal { rrn: s.rrn.clone(), date: host.clone(), ..Default::default() }).unwrap();
+    r.remove();
+    assert!(f.approved, "{f:?}");
+    assert_eq!(r.ledger().charged("default"), 5000);
+    let sent = r.sim.h.ledger();
+    let refund = sent.transactions.iter().find(|t| t.exchange == Exchange::Refund && t.state == TxnState::Approved).expect("the refund at the host");
+    assert_eq!(refund.original, Some((1, s.stan)), "field 61 named the original from the journal");
+}
+
 #[test]
 fn a_refund_whose_answer_is_lost_is_resent_and_counted_once() {
     let mut r = Rig::signed_in();

@@ -64,6 +64,7 @@ impl Engine {
             app_label: sale.app_label.clone(),
             entry_mode: "052".into(),
             time: self.civil().rfc3339(),
+            host_date: self.civil().mmdd(),
             reference: sale.reference.clone(),
             ..Default::default()
         };
@@ -139,7 +140,7 @@ impl Engine {
         self.ensure_signed_in()?;
         self.send_pending_reversals(false);
         let id = self.bound()?;
-        let known = self.store.sale_by_rrn(&original.rrn)?;
+        let known = self.store.sale_by_rrn(&original.rrn, &original.date)?;
         let (obatch, ostan) = match (original.batch, original.stan, &known) {
             (Some(b), Some(s), _) => (b, s),
             (_, _, Some(k)) => (k.batch, k.stan),

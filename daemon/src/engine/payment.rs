@@ -52,6 +52,9 @@ pub struct TxnResult {
     pub app_label: String,
     pub entry_mode: String,
     pub time: String,
+    /// MMDD the host recorded (its field 13); the local date when no host
+    /// answered. A refund names its original by this date (dbus-api.md).
+    pub host_date: String,
     pub reference: String,
     /// Balance inquiry only.
     pub balance: Option<i64>,
@@ -208,6 +211,7 @@ impl Engine {
             app_label: s.map(|s| s.txn.app.label.clone()).unwrap_or_default(),
             entry_mode: if s.is_some_and(|s| s.pin_block.is_some()) { "051".into() } else { "052".into() },
             time: self.civil().rfc3339(),
+            host_date: self.civil().mmdd(),
             reference: reference.to_string(),
             ..Default::default()
         }
@@ -467,6 +471,9 @@ impl TxnResult {
         self.message = response_code::lookup(&code).meaning.to_string();
         self.rrn = answer.msg.get_str(37).unwrap_or("").trim().to_string();
         self.auth_code = answer.msg.get_str(38).unwrap_or("").trim().to_string();
+        if let Some(date) = answer.msg.get_str(13).filter(|d| d.len() == 4) {
+            self.host_date = date.to_string();
+        }
         (code, answer.msg.get_str(13).unwrap_or("").to_string())
     }
 }

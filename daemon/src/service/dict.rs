@@ -57,6 +57,7 @@ pub fn txn(r: &TxnResult) -> Dict {
         .s("app_label", &r.app_label)
         .s("entry_mode", &r.entry_mode)
         .s("time", &r.time)
+        .s("host_date", &r.host_date)
         .s("reference", &r.reference);
     match r.balance {
         Some(b) => d.x("balance", b).build(),

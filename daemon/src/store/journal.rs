@@ -237,9 +237,17 @@ impl Store {
         Ok(one(&self.conn, &format!("SELECT {COLUMNS} FROM journal WHERE kind = ?1 AND batch = ?2 AND stan = ?3"), params![kind.as_str(), batch, stan], entry).optional()?)
     }
 
-    /// The approved sale with this RRN, newest first.
-    pub fn sale_by_rrn(&self, rrn: &str) -> Result<Option<Entry>, StoreError> {
-        Ok(one(&self.conn, &format!("SELECT {COLUMNS} FROM journal WHERE kind = 'sale' AND rrn = ?1 AND state = 'approved' ORDER BY id DESC LIMIT 1"), [rrn], entry).optional()?)
+    /// The approved sale with this RRN on the host's date `host_date` (MMDD,
+    /// as its receipt and result show it; RRNs are unique per host day,
+    /// and the host's day can differ from the terminal's), newest first.
+    pub fn sale_by_rrn(&self, rrn: &str, host_date: &str) -> Result<Option<Entry>, StoreError> {
+        Ok(one(
+            &self.conn,
+            &format!("SELECT {COLUMNS} FROM journal WHERE kind = 'sale' AND rrn = ?1 AND host_date = ?2 AND state = 'approved' ORDER BY id DESC LIMIT 1"),
+            [rrn, host_date],
+            entry,
+        )
+        .optional()?)
     }
 
     /// Rows of `batch` in order.

@@ -102,6 +102,13 @@ impl SimHandle {
         self.shared.ledger()
     }
 
+    /// The host's zone (seconds east of UTC) and how far its clock runs
+    /// ahead of this machine's.
+    pub fn set_host_clock(&self, utc_offset: i64, shift: i64) {
+        let mut s = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        (s.utc_offset, s.clock_shift) = (utc_offset, shift);
+    }
+
     /// See [`Shared::forget_held_answers`].
     pub fn forget_held_answers(&self) {
         self.shared.forget_held_answers();

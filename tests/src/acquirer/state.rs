@@ -96,6 +96,9 @@ pub struct HostState {
     pub mac: MacAlgorithm,
     /// Offset of the host's clock from UTC, seconds.
     pub utc_offset: i64,
+    /// Seconds the host's clock runs ahead of this machine's (tests that
+    /// put terminal and host at a chosen instant).
+    pub clock_shift: i64,
     pub terminals: HashMap<String, Terminal>,
     pub accounts: HashMap<String, Account>,
     pub journal: Vec<HostTxn>,
@@ -118,6 +121,7 @@ impl HostState {
             codec: Codec::default(),
             mac: MacAlgorithm::CupEcb,
             utc_offset: 8 * 3600,
+            clock_shift: 0,
             terminals: HashMap::new(),
             accounts,
             journal: Vec::new(),
@@ -130,7 +134,7 @@ impl HostState {
     }
 
     pub fn now(&self) -> CivilTime {
-        CivilTime::now(self.utc_offset)
+        CivilTime::from_unix(smartpos_proto::clock::unix_now() + self.clock_shift, self.utc_offset)
     }
 
     /// A fresh retrieval reference number (YYMMDD + 6 digits).

@@ -114,7 +114,8 @@ fn find_refund_original(state: &HostState, req: &Message, ctx: &Context) -> Resu
         state.journal.iter().rposition(|t| t.exchange == Exchange::Sale && t.rrn == rrn && Some(t.date.as_str()) == orig.date.as_deref() && same_merchant(&t.tid)).ok_or("25")?
     } else {
         let i = state.find_txn(&ctx.tid, orig.batch, orig.stan, &[Exchange::Sale]).ok_or("25")?;
-        if state.journal[i].rrn != rrn {
+        // The original's RRN and the date the host recorded must both match.
+        if state.journal[i].rrn != rrn || orig.date.as_deref() != Some(state.journal[i].date.as_str()) {
             return Err("25");
         }
         i
