@@ -49,3 +49,36 @@ fn a_clock_jumping_back_a_day_reuses_nothing_and_charges_once() {
     }
     assert_eq!(ledger.charged("default"), 1_001 + 1_002 + 1_003 + 1_004);
 }
+
+/// The clock falls a day behind with a sale queued offline, while two hours
+/// pass at the host. Measured on the terminal's own clock the queued sale
+/// would be "-22 h" old and a new offline sale approved past the one-hour
+/// age limit; measured against the later of its clock and the host's (as
+/// the sign-in after the jump recorded it), it is two hours old and the
+/// offline sale is refused before anything is charged.
+#[test]
+fn a_clock_a_day_behind_does_not_stretch_the_offline_age_limit() {
+    let mut r = Rig::signed_in_with(|c| c.offline.max_age_secs = 3_600);
+    r.sale("default", 1_001).expect("online sale");
+    r.host_reachable(false);
+    assert!(r.sale("default", 1_002).expect("offline sale").offline);
+    // Two hours pass at the host; the terminal's clock loses a day on the way.
+    r.sim.h.set_host_clock(8 * 3600, 2 * 3600);
+    r.clock.advance(2 * 3600 - DAY);
+    r.host_reachable(true);
+    // Back on the network for one sale: the new local day signs in and records the host a day ahead.
+    let between = r.sale("default", 1_003).expect("sale after the jump");
+    assert!(between.approved && !between.offline, "{between:?}");
+    let offset = r.engine.store().session().unwrap().expect("session").clock_offset_secs;
+    assert!((offset - DAY).abs() < 120, "the host's clock is a day ahead: {offset}");
+    let age = r.engine.queue_stats().unwrap().oldest_age as i64;
+    assert!((age - 2 * 3600).abs() < 120, "the queued sale is two hours old by the host-corrected clock: {age} s");
+    // The network drops again: the queue is past its age limit, so no offline approval.
+    r.host_reachable(false);
+    let e = r.sale("default", 1_004).expect_err("no offline sale past the age limit");
+    assert!(e.message.contains("old"), "the refusal names the age: {e}");
+    r.host_reachable(true);
+    let f = r.engine.flush().unwrap();
+    assert_eq!((f.forwarded, f.remaining), (1, 0), "{f:?}");
+    assert_eq!(r.ledger().charged("default"), 1_001 + 1_002 + 1_003, "the refused sale charged nothing");
+}

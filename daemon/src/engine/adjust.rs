@@ -177,7 +177,7 @@ impl Engine {
             host_date: "",
         };
         let jid = Store::insert_entry(&tx, keys.as_ref(), &entry, Some(&card))?;
-        Store::enqueue(&tx, keys.as_ref(), jid, &self.freeze(&req)?, self.now())?;
+        Store::enqueue(&tx, keys.as_ref(), jid, &self.freeze(&req)?, self.queue_clock())?;
         tx.commit().map_err(StoreError::from)?;
         self.queue_changed();
         base.stan = stan;

@@ -250,7 +250,7 @@ impl Engine {
             Some(t) => t,
             None => *self.queue_totals.insert(self.store.queue_totals()?),
         };
-        Ok(totals.stats(self.now()))
+        Ok(totals.stats(self.queue_clock()))
     }
 
     /// After a commit that changed the queue other than by one offline sale.
@@ -274,6 +274,17 @@ impl Engine {
 
     pub(crate) fn now(&self) -> i64 {
         self.dev.clock.now()
+    }
+
+    /// The clock the offline queue is timed by: the later of ours and the
+    /// host's as seen at sign-in (ours plus the offset then recorded). A
+    /// clock that fell behind — a flat RTC battery, a bad time sync — would
+    /// otherwise make queued sales look younger than they are and approve
+    /// offline past the age limit (§6). A clock ahead of the host's only
+    /// makes them look older: the safe side, left as it is.
+    pub(crate) fn queue_clock(&self) -> i64 {
+        let offset = self.store.session().ok().flatten().map_or(0, |s| s.clock_offset_secs);
+        self.now().saturating_add(offset.max(0))
     }
 
     pub(crate) fn civil(&self) -> CivilTime {

@@ -412,7 +412,7 @@ impl Engine {
             host_date: &today,
         };
         let jid = Store::insert_entry(&tx, keys.as_ref(), &entry, Some(&secrets))?;
-        let queued_at = self.now();
+        let queued_at = self.queue_clock();
         Store::enqueue(&tx, keys.as_ref(), jid, &self.freeze(&advice)?, queued_at)?;
         tx.commit().map_err(StoreError::from)?;
         self.queue_grew(base.amount, queued_at);
