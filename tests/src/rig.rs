@@ -182,9 +182,8 @@ impl Rig {
 
     /// Cuts (or restores) the path to the host: connections are refused.
     pub fn host_reachable(&self, up: bool) {
+        // Returns once the cut (or its end) is in effect.
         self.sim.h.set_faults(Faults { refuse: !up, ..Faults::default() });
-        // The simulator applies the switch on its own runtime; give it a moment.
-        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 
     pub fn ledger(&self) -> Ledger {

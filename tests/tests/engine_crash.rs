@@ -79,7 +79,6 @@ const MIXED: &[&str] = &[
 /// Recovers the terminal and checks the ledger against the journal.
 fn recover_and_check(state: &Path, s: &LocalSim, before: &Run, what: &str, log: Option<&Path>) {
     s.h.set_faults(Faults::default());
-    std::thread::sleep(Duration::from_millis(30));
     let rec = run(state, s, &["recover"], Kill::Never, log);
     let r = rec.results.first().unwrap_or_else(|| panic!("{what}: recover printed nothing: {}", rec.stderr));
     // A kill before binding finished leaves an unbound terminal: nothing to recover.

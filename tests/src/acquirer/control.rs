@@ -81,7 +81,16 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
             let (read, mut write) = stream.into_split();
             let mut lines = tokio::io::BufReader::new(read).lines();
             while let Ok(Some(line)) = lines.next_line().await {
-                let answer = apply(&shared, &line);
+                let mut answer = apply(&shared, &line);
+                // A fault switch is answered once a network cut (or its end) is in effect.
+                let switch = matches!(serde_json::from_str(&line), Ok(Request::SetFaults { .. } | Request::ClearFaults));
+                let refuse = *shared.refuse.borrow();
+                if switch
+                    && answer["ok"] == true
+                    && let Err(e) = shared.until_applied(refuse).await
+                {
+                    answer = json!({"ok": false, "error": e});
+                }
                 if write.write_all(format!("{answer}\n").as_bytes()).await.is_err() {
                     return;
                 }

@@ -37,19 +37,50 @@ pub struct Shared {
     pub(crate) state: Mutex<HostState>,
     pub(crate) faults: Mutex<Faults>,
     pub(crate) refuse: watch::Sender<bool>,
+    /// Whether the listener is bound (the accept loop's side of `refuse`).
+    pub(crate) listening: watch::Sender<bool>,
+    /// Terminal connections open now (a cut network closes them all).
+    pub(crate) connections: watch::Sender<usize>,
     pub(crate) shutdown: watch::Sender<bool>,
     pub(crate) log_exchanges: bool,
 }
+
+/// How long a fault switch may take to be in effect before it is an error.
+const APPLY_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Shared {
     pub fn faults(&self) -> Faults {
         self.faults.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Switches the faults. `refuse` takes effect on the simulator's own
+    /// runtime; [`Shared::applied`] says when it has.
     pub fn set_faults(&self, f: Faults) {
         let refuse = f.refuse;
         *self.faults.lock().unwrap_or_else(|p| p.into_inner()) = f;
         let _ = self.refuse.send_replace(refuse);
+    }
+
+    /// Whether the network is as `refuse` says: the listener closed and
+    /// every connection gone, or the listener bound again.
+    pub(crate) fn applied(&self, refuse: bool) -> bool {
+        *self.listening.borrow() != refuse && (!refuse || *self.connections.borrow() == 0)
+    }
+
+    /// Waits on the runtime until [`Shared::applied`] (at most [`APPLY_WITHIN`]).
+    pub(crate) async fn until_applied(&self, refuse: bool) -> Result<(), String> {
+        let (mut l, mut c) = (self.listening.subscribe(), self.connections.subscribe());
+        let wait = async {
+            while !self.applied(refuse) {
+                tokio::select! {
+                    _ = l.changed() => {}
+                    _ = c.changed() => {}
+                }
+            }
+        };
+        tokio::time::timeout(APPLY_WITHIN, wait)
+            .await
+            .map_err(|_| format!("the simulator did not {} within {APPLY_WITHIN:?}", if refuse { "cut the network" } else { "listen again" }))
     }
 
     pub fn ledger(&self) -> Ledger {
@@ -94,8 +125,16 @@ pub struct SimHandle {
 }
 
 impl SimHandle {
+    /// Switches the faults and returns once a network cut (or its end) is in
+    /// effect: no test has to guess how long the simulator's runtime takes.
     pub fn set_faults(&self, f: Faults) {
+        let refuse = f.refuse;
         self.shared.set_faults(f);
+        let deadline = std::time::Instant::now() + APPLY_WITHIN;
+        while !self.shared.applied(refuse) {
+            assert!(std::time::Instant::now() < deadline, "the simulator did not apply refuse = {refuse} within {APPLY_WITHIN:?}");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 
     pub fn ledger(&self) -> Ledger {
@@ -166,6 +205,8 @@ pub async fn start(cfg: SimConfig) -> std::io::Result<SimHandle> {
         state: Mutex::new(state),
         faults: Mutex::new(Faults::default()),
         refuse: watch::channel(false).0,
+        listening: watch::channel(true).0,
+        connections: watch::channel(0).0,
         shutdown: watch::channel(false).0,
         log_exchanges: cfg.log_exchanges,
     });

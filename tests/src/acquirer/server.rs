@@ -65,9 +65,13 @@ pub async fn accept_loop(addr: SocketAddr, first: TcpListener, shared: Arc<Share
         }
         if *refuse.borrow() {
             listener = None;
+            shared.listening.send_replace(false);
         } else if listener.is_none() {
             match TcpListener::bind(addr).await {
-                Ok(l) => listener = Some(l),
+                Ok(l) => {
+                    listener = Some(l);
+                    shared.listening.send_replace(true);
+                }
                 Err(e) => {
                     eprintln!("pos-acquirer-sim: cannot listen again on {addr}: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -107,6 +111,15 @@ where
 {
     let mut shutdown = shared.shutdown.subscribe();
     let mut refuse = shared.refuse.subscribe();
+    // Counted while open: a network cut is in effect once none is left.
+    struct Open(Arc<Shared>);
+    impl Drop for Open {
+        fn drop(&mut self) {
+            self.0.connections.send_modify(|n| *n = n.saturating_sub(1));
+        }
+    }
+    shared.connections.send_modify(|n| *n += 1);
+    let _open = Open(shared.clone());
     loop {
         let mut prefix = [0u8; 2];
         // A cut network closes idle kept-alive connections too, so a

@@ -123,10 +123,6 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        if parts.first().is_some_and(|p| p.starts_with("host") || *p == "lose-reply" || *p == "unbalanced" || *p == "fault") {
-            // Let the simulator apply the switch before the next exchange.
-            std::thread::sleep(std::time::Duration::from_millis(30));
-        }
         match outcome {
             Ok(mut v) => {
                 v["op"] = json!(op);
