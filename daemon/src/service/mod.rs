@@ -161,6 +161,15 @@ pub async fn run(opts: Options) -> Result<(), String> {
     }
     tasks.abort_all();
     let _ = conn.release_name(BUS_NAME).await;
+    // The finished operation's reply may still be on its way out: leaving
+    // now lost a Settle's reply once ("recipient disconnected without
+    // replying", scripts/flaky). Close the connection gracefully, which
+    // waits for in-flight method calls, bounded in case a clone lingers.
+    let t = std::time::Instant::now();
+    if tokio::time::timeout(Duration::from_secs(3), conn.graceful_shutdown()).await.is_err() {
+        tracing::warn!("the bus connection did not close within 3 s; exiting");
+    }
+    tracing::debug!("bus connection closed in {} ms", t.elapsed().as_millis());
     Ok(())
 }
 
