@@ -38,16 +38,13 @@ async fn modemmanager_backend_follows_the_modem() {
     assert!(s.bearer_connected && s.state == "connected", "{s:?}");
     assert_eq!(modem.ensure_connected("cmnet").await, Ok(false), "already connected: nothing to do");
 
-    // A signal arrives when anything changes.
-    let watcher = {
-        let client = client.clone();
-        tokio::spawn(async move { client.changed().await })
-    };
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A signal arrives when anything changes (subscribed before the change is made).
+    let mut changes = client.changes().await.expect("subscribe");
     // Signal loss: no registration, bearer down, no connect attempted.
     mm.send("signal 0");
     mm.send("register searching");
-    assert!(tokio::time::timeout(Duration::from_secs(10), watcher).await.is_ok(), "no change was seen");
+    assert!(tokio::time::timeout(Duration::from_secs(10), changes.next()).await.is_ok(), "no change was seen");
+    drop(changes); // an undrained subscription would stall the connection once its queue is full
     let s = modem.status().await;
     assert_eq!((s.signal, s.registration.as_str(), s.state.as_str(), s.bearer_connected), (0, "searching", "searching", false));
     assert_eq!(modem.ensure_connected("cmnet").await, Err(ModemError::NotRegistered("searching".into())));

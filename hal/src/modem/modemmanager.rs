@@ -128,11 +128,31 @@ impl ModemManagerClient {
     /// Resolves when ModemManager emits any signal (a property changed, a
     /// modem came or went): the caller then reads the status again.
     pub async fn changed(&self) -> Result<(), ModemError> {
-        use futures_util::StreamExt;
-        let rule = zbus::MatchRule::builder().msg_type(zbus::message::Type::Signal).sender(MM).map_err(|e| ModemError::Bus(e.to_string()))?.build();
-        let mut stream = zbus::MessageStream::for_match_rule(rule, &self.conn, Some(16)).await.map_err(|e| ModemError::Bus(e.to_string()))?;
-        stream.next().await;
+        self.changes().await?.next().await;
         Ok(())
+    }
+
+    /// A subscription to ModemManager's signals, in place once this returns
+    /// (the bus has the match rule): nothing emitted after it is missed.
+    /// Drain it or drop it: zbus stops reading the connection while a
+    /// subscription's queue (16) is full, so one left unread stalls every
+    /// call on this client.
+    pub async fn changes(&self) -> Result<ModemChanges, ModemError> {
+        let rule = zbus::MatchRule::builder().msg_type(zbus::message::Type::Signal).sender(MM).map_err(|e| ModemError::Bus(e.to_string()))?.build();
+        let stream = zbus::MessageStream::for_match_rule(rule, &self.conn, Some(16)).await.map_err(|e| ModemError::Bus(e.to_string()))?;
+        Ok(ModemChanges(stream))
+    }
+}
+
+/// See [`ModemManagerClient::changes`].
+#[derive(Debug)]
+pub struct ModemChanges(zbus::MessageStream);
+
+impl ModemChanges {
+    /// Resolves at the next signal (any: the caller reads the status again).
+    pub async fn next(&mut self) {
+        use futures_util::StreamExt;
+        self.0.next().await;
     }
 }
 
