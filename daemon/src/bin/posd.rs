@@ -59,7 +59,12 @@ fn main() -> ExitCode {
             fatal(&e);
             return ExitCode::from(78);
         }
-        Ok(_) if args.check_config => {
+        Ok(config) if args.check_config => {
+            let (dir, source) = service::state_dir::resolve(&config.terminal.state_dir, args.state_dir.as_deref());
+            if let Err(e) = service::state_dir::check(&dir, source) {
+                fatal(&format!("{}: {e}", args.config.display()));
+                return ExitCode::from(78);
+            }
             println!("{}: ok", args.config.display());
             return ExitCode::SUCCESS;
         }
@@ -83,8 +88,8 @@ fn main() -> ExitCode {
     match runtime.block_on(service::run(opts)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            fatal(&e);
-            ExitCode::FAILURE
+            fatal(&e.message);
+            ExitCode::from(e.exit)
         }
     }
 }

@@ -20,13 +20,13 @@ pub mod shared;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 pub mod snapshot;
+pub mod state_dir;
+pub mod strict;
 pub mod terminal;
 pub mod worker;
 
 use crate::config::Config;
 use crate::engine::{Devices, Engine, Stage, SystemClock};
-use crate::store::Store;
-use crate::store::keystore::FileKeyStore;
 use backends::Backends;
 use notify::Notifier;
 use shared::Shared;
@@ -35,6 +35,7 @@ use snapshot::Snapshot;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use strict::Strict;
 use tokio::sync::{mpsc, watch};
 use worker::{Job, Worker};
 
@@ -63,42 +64,70 @@ pub struct Options {
     pub state_dir: Option<PathBuf>,
 }
 
-/// Reads and checks the configuration file; errors name the file and key.
+/// Why posd cannot run, and the exit code that says so (78: configuration
+/// or state directory, not retried by systemd; 75: another posd; 1: other).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fatal {
+    pub exit: u8,
+    pub message: String,
+}
+
+impl From<String> for Fatal {
+    fn from(message: String) -> Self {
+        Self { exit: 1, message }
+    }
+}
+
+impl std::fmt::Display for Fatal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Reads and checks the configuration file and the files it names (field
+/// table, CA certificates); errors are one line naming the file and key.
 pub fn load_config(path: &std::path::Path) -> Result<Config, String> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            tracing::warn!("{} does not exist: using the defaults", path.display());
-            String::new()
+            return Err(format!("{}: no such file: install one (docs/configuration.md has an example) or name yours with --config", path.display()));
         }
         Err(e) => return Err(format!("{}: {e}", path.display())),
     };
-    let cfg = Config::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut cfg = Config::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    cfg.load_named_files(path.parent().unwrap_or(std::path::Path::new("/"))).map_err(|e| format!("{}: {e}", path.display()))?;
     backends::check_build_supports(&cfg).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(cfg)
 }
 
-fn open_state(cfg: &Config) -> Result<(Store, Store), String> {
-    let dir = &cfg.terminal.state_dir;
-    if !dir.exists() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| format!("{}: {e}", dir.display()))?;
+/// Owns [`BUS_NAME`] or says who does.
+async fn take_name(conn: &zbus::Connection) -> Result<(), Fatal> {
+    use zbus::fdo::{RequestNameFlags, RequestNameReply};
+    let taken = || async {
+        let owner = owner_pid(conn).await.map_or_else(|| "another process".to_string(), |pid| format!("another process (pid {pid})"));
+        Fatal { exit: state_dir::EXIT_ANOTHER_POSD, message: format!("{owner} owns {BUS_NAME} on this bus: stop it first (systemctl stop posd), or run this posd on another bus") }
+    };
+    match conn.request_name_with_flags(BUS_NAME, RequestNameFlags::DoNotQueue.into()).await {
+        Ok(RequestNameReply::PrimaryOwner | RequestNameReply::AlreadyOwner) => Ok(()),
+        // zbus answers a taken name as an error; the bus's own reply as Exists.
+        Ok(RequestNameReply::Exists | RequestNameReply::InQueue) | Err(zbus::Error::NameTaken) => Err(taken().await),
+        Err(e) => Err(format!("cannot own {BUS_NAME} on the bus: {e} (does the bus policy let this user own it? see /usr/share/dbus-1/system.d/org.smartpos.Pos1.conf)").into()),
     }
-    let keys = Arc::new(FileKeyStore::open_or_create(&dir.join("device.key")).map_err(|e| format!("device key: {e}"))?);
-    let db = dir.join("posd.db");
-    let store = Store::open(&db, keys.clone()).map_err(|e| format!("{}: {e}", db.display()))?;
-    let reads = Store::open(&db, keys).map_err(|e| format!("{}: {e}", db.display()))?;
-    Ok((store, reads))
+}
+
+async fn owner_pid(conn: &zbus::Connection) -> Option<u32> {
+    let dbus = zbus::fdo::DBusProxy::new(conn).await.ok()?;
+    let owner = dbus.get_name_owner(zbus::names::BusName::try_from(BUS_NAME).ok()?).await.ok()?;
+    dbus.get_connection_unix_process_id(owner.into()).await.ok()
 }
 
 /// Runs the daemon until SIGTERM / SIGINT.
-pub async fn run(opts: Options) -> Result<(), String> {
+pub async fn run(opts: Options) -> Result<(), Fatal> {
     let mut cfg = opts.config;
-    if let Some(dir) = opts.state_dir.clone().or_else(|| std::env::var_os("STATE_DIRECTORY").map(|d| PathBuf::from(d).join(""))) {
-        cfg.terminal.state_dir = PathBuf::from(dir.to_string_lossy().split(':').next().unwrap_or_default());
-    }
-    let (store, reads) = open_state(&cfg)?;
+    let (dir, source) = state_dir::resolve(&cfg.terminal.state_dir, opts.state_dir.as_deref());
+    let state = state_dir::StateDir::acquire(&dir, source)?;
+    cfg.terminal.state_dir = state.path.clone();
+    let (store, reads) = state.open_stores()?;
     let serial = backends::serial_number(&cfg)?;
     let bus_conn = match &opts.bus {
         Bus::System => zbus::connection::Builder::system(),
@@ -117,16 +146,17 @@ pub async fn run(opts: Options) -> Result<(), String> {
     let shared = Shared::new(worker.clone(), cfg.clone(), reads, &handles, modem_rx, matches!(opts.bus, Bus::System | Bus::SystemAt(_)));
 
     let builder = bus_conn
-        .serve_at(OBJECT_PATH, terminal::TerminalIface(shared.clone()))
-        .and_then(|b| b.serve_at(OBJECT_PATH, payment::PaymentIface(shared.clone())))
-        .and_then(|b| b.serve_at(OBJECT_PATH, queue::QueueIface(shared.clone())))
-        .and_then(|b| b.serve_at(OBJECT_PATH, hardware::HardwareIface(shared.clone())))
+        .serve_at(OBJECT_PATH, Strict::new(terminal::TerminalIface(shared.clone())))
+        .and_then(|b| b.serve_at(OBJECT_PATH, Strict::new(payment::PaymentIface(shared.clone()))))
+        .and_then(|b| b.serve_at(OBJECT_PATH, Strict::new(queue::QueueIface(shared.clone()))))
+        .and_then(|b| b.serve_at(OBJECT_PATH, Strict::new(hardware::HardwareIface(shared.clone()))))
         .map_err(|e| format!("D-Bus: {e}"))?;
     #[cfg(feature = "simulator")]
-    let builder = builder.serve_at(OBJECT_PATH, simulator::SimulatorIface(shared.clone())).map_err(|e| format!("D-Bus: {e}"))?;
+    let builder = builder.serve_at(OBJECT_PATH, Strict::new(simulator::SimulatorIface(shared.clone()))).map_err(|e| format!("D-Bus: {e}"))?;
     let conn = builder.build().await.map_err(|e| format!("D-Bus: {e}"))?;
-    // The objects are served: only now may clients find the name.
-    conn.request_name(BUS_NAME).await.map_err(|e| format!("cannot own {BUS_NAME} on the bus: {e} (is another posd running, or does the bus policy refuse it?)"))?;
+    // The objects are served: only now may clients find the name. Never
+    // queued, never given away: a second posd must fail, not take over.
+    take_name(&conn).await?;
 
     let notifier = Arc::new(Notifier::from_env());
     notifier.ready(&shared.snap().status_line(false));
@@ -228,7 +258,7 @@ async fn emit_changes(conn: zbus::Connection, shared: Shared, notifier: Arc<Noti
 }
 
 async fn announce(server: &zbus::ObjectServer, (old, was_busy): &(Snapshot, bool), (new, busy): &(Snapshot, bool)) -> zbus::Result<()> {
-    let t = server.interface::<_, terminal::TerminalIface>(OBJECT_PATH).await?;
+    let t = server.interface::<_, Strict<terminal::TerminalIface>>(OBJECT_PATH).await?;
     let (ti, te) = (t.get().await, t.signal_emitter().clone());
     if old.state != new.state || was_busy != busy {
         ti.state_changed(&te).await?;
@@ -261,7 +291,7 @@ async fn announce(server: &zbus::ObjectServer, (old, was_busy): &(Snapshot, bool
         ti.last_error_changed(&te).await?;
     }
     drop(ti);
-    let q = server.interface::<_, queue::QueueIface>(OBJECT_PATH).await?;
+    let q = server.interface::<_, Strict<queue::QueueIface>>(OBJECT_PATH).await?;
     let (qi, qe) = (q.get().await, q.signal_emitter().clone());
     if old.queue.depth != new.queue.depth {
         qi.depth_changed(&qe).await?;
@@ -277,7 +307,7 @@ async fn announce(server: &zbus::ObjectServer, (old, was_busy): &(Snapshot, bool
     }
     drop(qi);
     if old.hardware != new.hardware {
-        let h = server.interface::<_, hardware::HardwareIface>(OBJECT_PATH).await?;
+        let h = server.interface::<_, Strict<hardware::HardwareIface>>(OBJECT_PATH).await?;
         let (hi, he) = (h.get().await, h.signal_emitter().clone());
         if (old.hardware.reader_present, old.hardware.card_present, &old.hardware.reader_name)
             != (new.hardware.reader_present, new.hardware.card_present, &new.hardware.reader_name)
@@ -308,7 +338,7 @@ async fn follow_modem(conn: zbus::Connection, shared: Shared, tx: watch::Sender<
         }
         if *tx.borrow() != status {
             tx.send_replace(status.clone());
-            if let Ok(h) = conn.object_server().interface::<_, hardware::HardwareIface>(OBJECT_PATH).await {
+            if let Ok(h) = conn.object_server().interface::<_, Strict<hardware::HardwareIface>>(OBJECT_PATH).await {
                 let _ = h.get().await.modem_changed(h.signal_emitter()).await;
             }
         }
