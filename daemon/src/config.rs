@@ -264,9 +264,31 @@ fn bad(key: &'static str, reason: impl Into<String>) -> ConfigError {
 impl Config {
     /// Parses and validates a configuration file's text.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
+        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Syntax(one_line(text, &e)))?;
         cfg.validate()?;
         Ok(cfg)
+    }
+
+    /// Reads the files the configuration names (`dialect.field_table`, each
+    /// TLS host's `ca_cert`), relative paths from `base` (the configuration
+    /// file's folder), so a missing or unusable one stops posd at start and
+    /// in `--check-config`, not at the first payment.
+    pub fn load_named_files(&mut self, base: &std::path::Path) -> Result<(), ConfigError> {
+        let resolve = |p: &str| base.join(p).display().to_string();
+        let table = &mut self.dialect;
+        if !table.field_table.is_empty() {
+            let path = resolve(&table.field_table);
+            let text = std::fs::read_to_string(&path).map_err(|e| bad("dialect.field_table", format!("{path}: {e}")))?;
+            smartpos_proto::codec::FieldTable::from_toml(&text).map_err(|e| bad("dialect.field_table", format!("{path}: {}", e.lines().next().unwrap_or_default())))?;
+            table.field_table = path;
+            table.table_text = Some(text);
+        }
+        for h in self.hosts.iter_mut().filter(|h| h.tls) {
+            let path = resolve(&h.ca_cert);
+            crate::engine::tls::client_config(std::path::Path::new(&path)).map_err(|e| bad("host.ca_cert", format!("host {:?}: {e}", h.address)))?;
+            h.ca_cert = path;
+        }
+        Ok(())
     }
 
     /// Checks values that the types alone do not.
@@ -313,11 +335,16 @@ impl Config {
         if e.aids.is_empty() || e.aids.iter().any(|a| !(10..=32).contains(&a.len()) || hex::decode(a).is_err()) {
             return Err(bad("emv.aids", "a list of 5 to 16 byte AIDs in hex"));
         }
-        if self.retries.reversal_tries == 0 || self.retries.sign_in_attempts == 0 {
-            return Err(bad("retries", "tries and attempts must be at least 1"));
+        for (key, v) in [("retries.reversal_tries", self.retries.reversal_tries), ("retries.sign_in_attempts", self.retries.sign_in_attempts)] {
+            if v == 0 {
+                return Err(bad(key, "must be at least 1"));
+            }
         }
-        if self.timeouts.connect_ms == 0 || self.timeouts.response_ms == 0 || self.timeouts.card_ms == 0 || self.timeouts.pin_ms == 0 {
-            return Err(bad("timeouts", "timeouts must be above 0"));
+        let t = &self.timeouts;
+        for (key, v) in [("timeouts.connect_ms", t.connect_ms), ("timeouts.response_ms", t.response_ms), ("timeouts.card_ms", t.card_ms), ("timeouts.pin_ms", t.pin_ms)] {
+            if v == 0 {
+                return Err(bad(key, "must be above 0 (milliseconds)"));
+            }
         }
         let hw = &self.hardware;
         for (key, value, allowed) in [
@@ -350,6 +377,28 @@ impl Config {
     /// The configured offset from UTC, seconds.
     pub fn utc_offset_seconds(&self) -> i64 {
         utc_offset_seconds(&self.terminal.utc_offset).unwrap_or(0)
+    }
+}
+
+/// A TOML error as one line: where, which key, what (the toml crate's
+/// message is several lines with a caret excerpt).
+fn one_line(text: &str, e: &toml::de::Error) -> String {
+    let what = e.message().trim().trim_end_matches('.').to_string();
+    let Some(span) = e.span() else { return what };
+    let before = text.get(..span.start).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    // The table header in force and the key on the error's line, when there is one.
+    let table = before.lines().rev().find_map(|l| {
+        let l = l.trim();
+        l.starts_with('[').then(|| l.trim_matches(['[', ']']).trim().to_string())
+    });
+    let this_line = text.lines().nth(line - 1).unwrap_or_default();
+    let key = this_line.split_once('=').map(|(k, _)| k.trim().to_string()).filter(|k| !k.is_empty() && !k.starts_with('['));
+    match (table, key) {
+        (Some(t), Some(k)) => format!("line {line}: {t}.{k}: {what}"),
+        (None, Some(k)) => format!("line {line}: {k}: {what}"),
+        (Some(t), None) => format!("line {line}: [{t}]: {what}"),
+        (None, None) => format!("line {line}: {what}"),
     }
 }
 

@@ -16,11 +16,15 @@ pub struct DialectConfig {
     pub mac: MacAlgorithm,
     /// A field table file (`[[field]]` rows); empty for the built-in table.
     pub field_table: String,
+    /// The text of `field_table`, read by whoever owns I/O (posd's
+    /// configuration loader); not a key of the file.
+    #[serde(skip)]
+    pub table_text: Option<String>,
 }
 
 impl Default for DialectConfig {
     fn default() -> Self {
-        Self { name: "smartpos-1".into(), framing: Framing::default(), mac: MacAlgorithm::CupEcb, field_table: String::new() }
+        Self { name: "smartpos-1".into(), framing: Framing::default(), mac: MacAlgorithm::CupEcb, field_table: String::new(), table_text: None }
     }
 }
 

@@ -36,6 +36,12 @@ impl ErrorKind {
         }
     }
 
+    /// A refusal before anything ran (the arguments, or another operation
+    /// running): it leaves `LastError` as it was.
+    pub fn refused_before_running(self) -> bool {
+        matches!(self, ErrorKind::InvalidArgument | ErrorKind::Busy)
+    }
+
     /// The diagnostic category (`network`, `device`, `host`, `binding`, `operator`).
     pub fn category(self) -> &'static str {
         match self {
@@ -78,6 +84,16 @@ impl EngineError {
 
     pub fn network(what: &str) -> Self {
         Self::new(ErrorKind::Network, format!("The acquirer host cannot be reached: {what}."), "Check the modem signal or the network cable, then try again.")
+    }
+
+    /// The host answered, but its TLS could not be trusted: a setting or
+    /// the clock, not the network.
+    pub fn untrusted_host(what: &str) -> Self {
+        Self::new(
+            ErrorKind::Host,
+            format!("The acquirer host could not be verified: {what}."),
+            "Check that host.ca_cert in posd.toml is the acquirer's CA certificate and the terminal's clock is right (posctl diagnose), else call the acquirer.",
+        )
     }
 
     pub fn invalid(what: impl Into<String>) -> Self {

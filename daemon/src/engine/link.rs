@@ -14,6 +14,11 @@ pub enum LinkError {
     /// No connection could be made: nothing was sent.
     #[error("unreachable: {0}")]
     Unreachable(String),
+    /// The host answered but could not be trusted (TLS: the CA certificate
+    /// cannot be used, or the host's certificate does not verify): nothing
+    /// was sent, and the network is not what to check.
+    #[error("untrusted: {0}")]
+    Untrusted(String),
     /// The request may have left, and no complete reply came back.
     #[error("no reply: {0}")]
     NoReply(String),
@@ -78,13 +83,13 @@ impl HostLink for TcpLink {
         if self.hosts.is_empty() {
             return Err(LinkError::Unreachable("no acquirer host is configured ([[host]] in posd.toml)".into()));
         }
-        let mut last = String::new();
+        let mut last = LinkError::Unreachable(String::new());
         for target in &self.hosts {
             let host = &target.address;
             let addrs = match host.to_socket_addrs() {
                 Ok(a) => a.collect::<Vec<_>>(),
                 Err(e) => {
-                    last = format!("{host}: {e}");
+                    last = LinkError::Unreachable(format!("{host}: {e}"));
                     continue;
                 }
             };
@@ -106,14 +111,14 @@ impl HostLink for TcpLink {
                                 self.stream = Some(c);
                                 return Ok(());
                             }
-                            Err(e) => last = format!("{host}: {e}"),
+                            Err(e) => last = LinkError::Untrusted(format!("{host}: {e}")),
                         }
                     }
-                    Err(e) => last = format!("{host}: {e}"),
+                    Err(e) => last = LinkError::Unreachable(format!("{host}: {e}")),
                 }
             }
         }
-        Err(LinkError::Unreachable(last))
+        Err(last)
     }
 
     fn round_trip(&mut self, frame: &[u8], timeout: Duration, max_len: usize) -> Result<Vec<u8>, LinkError> {

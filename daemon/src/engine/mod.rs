@@ -9,6 +9,7 @@
 //! |---|---|
 //! | errors with kind, category and remedy | [`error`] |
 //! | the path to the host | [`link`] |
+//! | amounts in the merchant's units | [`money`] |
 //! | building, MACing, sending and checking messages | `wire` |
 //! | activation and unbinding | `binding` |
 //! | sign-in, sign-out, when to sign in again | `session` |
@@ -27,6 +28,7 @@ pub mod error;
 pub mod failpoint;
 mod forward;
 pub mod link;
+pub mod money;
 mod payment;
 mod reversal;
 mod session;
@@ -168,7 +170,11 @@ impl Engine {
     /// (the configuration's, or the device tree's). Working keys of a
     /// session that survived a restart are loaded.
     pub fn new(cfg: Config, store: Store, dev: Devices, serial: &str) -> EngineResult<Self> {
-        let dialect = smartpos_proto::Dialect::from_config(&cfg.dialect, None).map_err(|e| EngineError::invalid(format!("dialect: {e}")))?;
+        if !cfg.dialect.field_table.is_empty() && cfg.dialect.table_text.is_none() {
+            return Err(EngineError::invalid(format!("dialect.field_table: {} was not read (the configuration loader reads it)", cfg.dialect.field_table)));
+        }
+        let dialect =
+            smartpos_proto::Dialect::from_config(&cfg.dialect, cfg.dialect.table_text.as_deref()).map_err(|e| EngineError::invalid(format!("dialect.field_table: {e}")))?;
         let params = emv::Params::new(&cfg.emv, &cfg.terminal.currency, serial);
         let mut e = Self {
             cfg,
@@ -311,6 +317,12 @@ impl Engine {
     /// Records the outcome of a public operation as `LastError` (cleared on success).
     pub(crate) fn record<T>(&mut self, r: EngineResult<T>) -> EngineResult<T> {
         let r = r.map_err(|e| e.explain_storage(|| self.store.dir().map_or(Ok(()), crate::store::probe_writable)));
+        // The LastError rule (docs/dbus-api.md): a call refused before it
+        // ran, for its arguments or because another runs, is the caller's
+        // answer alone; LastError keeps the last operation's outcome.
+        if r.as_ref().is_err_and(|e| e.kind.refused_before_running()) {
+            return r;
+        }
         let json = match &r {
             Ok(_) => None,
             Err(e) => {

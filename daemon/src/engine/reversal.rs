@@ -102,7 +102,7 @@ impl Engine {
                 self.resign_if_asked();
                 return Ok(Sent::Kept);
             }
-            Err(WireError::Unreachable(_)) => return Ok(Sent::Unreachable),
+            Err(WireError::Unreachable(_) | WireError::Untrusted(_)) => return Ok(Sent::Unreachable),
             Err(e) => {
                 tracing::warn!(journal_id = rev.journal_id, tries = rev.tries + 1, flagged = last, "reversal not answered: {e:?}");
                 return Ok(Sent::Kept);

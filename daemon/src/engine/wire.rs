@@ -20,6 +20,8 @@ use std::time::Duration;
 pub(crate) enum WireError {
     /// Nothing left the terminal.
     Unreachable(String),
+    /// Nothing left the terminal: the host's TLS could not be trusted.
+    Untrusted(String),
     /// The request may have left; no valid reply (timeout, closed,
     /// malformed, mismatched): reversal reason `98`.
     NoReply(String),
@@ -33,6 +35,7 @@ impl WireError {
     pub(crate) fn into_error(self) -> EngineError {
         match self {
             WireError::Unreachable(why) => EngineError::network(&why),
+            WireError::Untrusted(why) => EngineError::untrusted_host(&why),
             WireError::NoReply(why) => EngineError::new(
                 super::ErrorKind::Network,
                 format!("The host did not answer: {why}."),
@@ -134,7 +137,10 @@ impl Engine {
             Ok(()) => Ok(()),
             Err(e) => {
                 self.online = Some(false);
-                Err(WireError::Unreachable(e.to_string()))
+                Err(match e {
+                    super::LinkError::Untrusted(w) => WireError::Untrusted(w),
+                    super::LinkError::Unreachable(w) | super::LinkError::NoReply(w) => WireError::Unreachable(w),
+                })
             }
         }
     }
@@ -166,9 +172,10 @@ impl Engine {
             Ok(r) => r,
             Err(e) => {
                 self.dev.link.close();
-                self.online = Some(!matches!(e, super::LinkError::Unreachable(_)));
+                self.online = Some(matches!(e, super::LinkError::NoReply(_)));
                 return Err(match e {
                     super::LinkError::Unreachable(w) => WireError::Unreachable(w),
+                    super::LinkError::Untrusted(w) => WireError::Untrusted(w),
                     super::LinkError::NoReply(w) => WireError::NoReply(w),
                 });
             }

@@ -40,7 +40,12 @@ impl FieldTable {
 
     /// Parses a table from TOML (`[[field]]` rows).
     pub fn from_toml(text: &str) -> Result<Self, String> {
-        let file: FieldTableFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        let file: FieldTableFile = toml::from_str(text).map_err(|e| {
+            // One line (the toml crate's message has a caret excerpt): where and what.
+            let line = e.span().map(|s| text.get(..s.start).unwrap_or(text).matches('\n').count() + 1);
+            let what = e.message().trim().trim_end_matches('.');
+            line.map_or_else(|| what.to_string(), |n| format!("line {n}: {what}"))
+        })?;
         Self::new(file.field)
     }
 
