@@ -52,6 +52,8 @@ pub trait KeySource: Send {
 /// What the cardholder sees while typing: a count, never a digit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PinProgress {
+    /// Earlier presses are dropped: the keypad takes the PIN from now on.
+    Ready,
     Digits(usize),
     Entered,
 }
@@ -104,6 +106,9 @@ impl<K: KeySource> PinPad for KeypadPinPad<K> {
         let deadline = Instant::now() + timeout;
         let mut pin: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::with_capacity(MAX_DIGITS));
         self.keys.flush();
+        // Announced only after the flush, so a key pressed on seeing the
+        // prompt is never one of the dropped ones.
+        progress(PinProgress::Ready);
         loop {
             if cancel.is_cancelled() {
                 return Err(PinError::Cancelled);

@@ -160,13 +160,13 @@ impl Rig {
         }
     }
 
-    /// The PIN of `label`, entered and confirmed.
+    /// The PIN of `label`, typed and confirmed when the next PIN entry asks.
     pub fn type_pin(&self, label: &str) {
         let pin = &self.data.card(label).expect("card").pin;
-        self.keys.press(&format!("{pin}#")).expect("keys");
+        self.keys.type_when_asked(&format!("{pin}#")).expect("keys");
     }
 
-    /// Card in and PIN typed ahead, as a cardholder does.
+    /// Card in, and the cardholder ready to type the PIN when asked.
     pub fn present(&mut self, label: &str) {
         self.insert(label);
         self.type_pin(label);

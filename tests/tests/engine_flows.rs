@@ -86,7 +86,7 @@ fn each_decline_of_the_test_cards_is_a_result_not_an_error() {
     // Wrong PINs: 55, 55, then 75 — and 75 for the right PIN afterwards until the issuer resets.
     for want in ["55", "55", "75"] {
         r.insert("default");
-        r.keys.press("999999#").unwrap();
+        r.keys.type_when_asked("999999#").unwrap();
         let res = r.engine.sale(100, &SaleOptions::default()).unwrap();
         r.remove();
         assert_eq!((res.approved, res.response_code.as_str()), (false, want));
@@ -116,8 +116,7 @@ fn pin_entry_counts_digits_and_times_out_or_cancels_as_operator_errors() {
     r.insert("default");
     let e = r.engine.sale(100, &SaleOptions::default()).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Operator, "{e}");
-    r.keys.press("12*").unwrap(); // clear, then * on nothing cancels
-    r.keys.press("*").unwrap();
+    r.keys.type_when_asked("12**").unwrap(); // clear, then * on nothing cancels
     let e = r.engine.sale(100, &SaleOptions::default()).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Operator);
     assert!(e.message.contains("cancelled"), "{e}");

@@ -97,7 +97,7 @@ fn main() -> ExitCode {
                 let Some(profile) = data.card(label) else { return ExitCode::FAILURE };
                 let Ok(card) = VirtualCard::new(profile, &data.issuer.imk_ac) else { return ExitCode::FAILURE };
                 slot.insert(card);
-                let _ = keys.press(&format!("{}#", profile.pin));
+                let _ = keys.type_when_asked(&format!("{}#", profile.pin));
                 let r = engine.sale(amount.parse().unwrap_or(1), &SaleOptions::default());
                 slot.remove();
                 r.map(|t| {
