@@ -25,11 +25,22 @@ impl Engine {
     fn refuse_with_pending_work(&mut self, what: &str) -> EngineResult<()> {
         let q = self.queue_stats()?;
         let reversals = self.store.pending_reversals()?.len();
-        if q.depth > 0 || q.unanswered_refunds > 0 || reversals > 0 {
-            return Err(EngineError::busy(&format!(
-                "{what} would send {} queued advice(s) and {reversals} pending reversal(s) under another identity; flush the queue first",
-                q.depth + q.unanswered_refunds
-            )));
+        let advices = q.depth + q.unanswered_refunds;
+        if advices > 0 || reversals > 0 {
+            let count = |n: usize, one: &str, many: &str| match n {
+                0 => None,
+                1 => Some(format!("1 {one}")),
+                n => Some(format!("{n} {many}")),
+            };
+            let work: Vec<String> = [count(advices as usize, "queued offline payment", "queued offline payments"), count(reversals, "pending reversal", "pending reversals")]
+                .into_iter()
+                .flatten()
+                .collect();
+            return Err(EngineError::new(
+                super::ErrorKind::Busy,
+                format!("{what} now would send {} under another terminal's identity.", work.join(" and ")),
+                "Let them reach the host first: restore the network and run posctl queue flush, then try again.",
+            ));
         }
         Ok(())
     }
@@ -57,9 +68,7 @@ impl Engine {
     }
 
     fn bind_inner(&mut self, code: &str) -> EngineResult<BindResult> {
-        if !(4..=16).contains(&code.len()) || !code.bytes().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(EngineError::invalid(format!("The activation code must be 4 to 16 letters or digits, not {} characters.", code.len())));
-        }
+        check_activation_code(code)?;
         if self.serial.is_empty() {
             return Err(EngineError::new(
                 super::ErrorKind::Device,
@@ -67,7 +76,7 @@ impl Engine {
                 "Set terminal.serial in posd.toml or check /sys/firmware/devicetree/base/serial-number.",
             ));
         }
-        self.refuse_with_pending_work("binding")?;
+        self.refuse_with_pending_work("Binding again")?;
         let pair = self.key_pair()?;
         let public_key_der = pair.public_key_der().map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let current = self.store.identity()?.unwrap_or_default();
@@ -136,7 +145,7 @@ impl Engine {
 
     /// Forgets the binding and every key (the RSA key pair stays: it is the device's).
     pub fn unbind(&mut self) -> EngineResult<()> {
-        let r = self.refuse_with_pending_work("unbinding").and_then(|()| self.mark_unbound());
+        let r = self.refuse_with_pending_work("Unbinding").and_then(|()| self.mark_unbound());
         self.record(r)
     }
 
@@ -147,4 +156,27 @@ impl Engine {
         tx.commit().map_err(StoreError::from)?;
         Ok(stan)
     }
+}
+
+/// Letters and digits (A-Z, a-z, 0-9), 4 to 16 of them: the activation
+/// code as the acquirer prints it. Counted in characters, and the first
+/// one that cannot be in a code is named.
+fn check_activation_code(code: &str) -> EngineResult<()> {
+    if let Some(c) = code.chars().find(|c| !c.is_ascii_alphanumeric()) {
+        let shown = if c.is_whitespace() || c.is_control() { format!("{:?}", c) } else { format!("'{c}'") };
+        return Err(EngineError::new(
+            super::ErrorKind::InvalidArgument,
+            format!("The activation code holds {shown}, which is not a letter A-Z or a digit 0-9."),
+            "Type the code exactly as your acquirer gave it, in Latin letters and digits.",
+        ));
+    }
+    let n = code.chars().count();
+    if !(4..=16).contains(&n) {
+        return Err(EngineError::new(
+            super::ErrorKind::InvalidArgument,
+            format!("The activation code has {n} characters; a code has 4 to 16."),
+            "Type the whole code exactly as your acquirer gave it.",
+        ));
+    }
+    Ok(())
 }

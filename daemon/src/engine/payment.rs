@@ -7,6 +7,7 @@
 use super::emv::tvr::Decision;
 use super::emv::{self, CardFacts, EmvTxn, TxnType};
 use super::failpoint;
+use super::money::{Money, amount_out_of_range};
 use super::wire::{Answer, WireError};
 use super::{Engine, EngineError, EngineResult, ErrorKind, Stage};
 use crate::store::journal::{CardSecrets, EntryState, Kind, NewEntry, Outcome};
@@ -79,7 +80,7 @@ pub(crate) struct CardSession {
 impl Engine {
     pub(crate) fn check_amount(&self, amount: u64) -> EngineResult<()> {
         if amount == 0 || amount > self.cfg.terminal.max_amount {
-            return Err(EngineError::invalid(format!("The amount must be between 1 and {} minor units.", self.cfg.terminal.max_amount)));
+            return Err(amount_out_of_range(amount, self.cfg.terminal.max_amount, &self.cfg.terminal.currency));
         }
         Ok(())
     }
@@ -115,12 +116,12 @@ impl Engine {
         if want_pin && s.txn.cvm.cvm == emv::cvm::Cvm::OnlinePin {
             let keys = self.keys.as_ref().ok_or_else(|| EngineError::not_signed_in("no PIN key"))?;
             let pik = keys.pik.clone();
-            self.stage(Stage::WaitingPin);
             let timeout = Duration::from_millis(self.cfg.timeouts.pin_ms);
             let block = {
                 let progress = &mut self.progress;
                 let mut sink = |p: PinProgress| {
                     let st = match p {
+                        PinProgress::Ready => Stage::WaitingPin,
                         PinProgress::Digits(n) => Stage::PinDigit(n),
                         PinProgress::Entered => Stage::PinEntered,
                     };
@@ -190,10 +191,11 @@ impl Engine {
         }
         let q = self.queue_stats()?;
         let o = &self.cfg.offline;
+        let money = |minor| Money { minor, currency: &self.cfg.terminal.currency };
         Ok(if amount > o.max_amount {
-            Err(format!("the amount is above the offline limit of {}", o.max_amount))
+            Err(format!("{} is above the offline limit of {} for one sale", money(amount), money(o.max_amount)))
         } else if q.amount + amount > o.max_total {
-            Err(format!("the queue would hold more than {} in total", o.max_total))
+            Err(format!("the queue holds {} already and its limit is {}", money(q.amount), money(o.max_total)))
         } else if q.depth + 1 > o.max_count {
             Err(format!("the queue already holds {} sales", q.depth))
         } else if q.depth > 0 && q.oldest_age > o.max_age_secs {

@@ -42,7 +42,7 @@ fn only_known(options: &Dict, known: &[&str]) -> Result<(), PosError> {
 fn check_amount(shared: &Shared, amount: u64) -> Result<(), PosError> {
     let max = shared.cfg.terminal.max_amount;
     if amount == 0 || amount > max {
-        return Err(PosError::invalid(&format!("The amount {amount} is outside 1 to {max} minor units. Enter an amount in fen within the limit.")));
+        return Err(crate::engine::money::amount_out_of_range(amount, max, &shared.cfg.terminal.currency).into());
     }
     Ok(())
 }
