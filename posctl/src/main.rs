@@ -56,13 +56,12 @@ enum Command {
     /// The terminal's status page.
     Status,
     /// Activate the terminal with the code from the acquirer.
-    Bind {
-        code: String,
-    },
+    Bind { code: String },
     /// Forget the binding and all keys.
     Unbind,
     /// Sign in (fetch working keys).
     SignIn,
+    /// Sign out: drop the working keys (payments need a sign-in again).
     SignOut,
     /// Take a payment: waits for the card and the PIN.
     Sale {
@@ -76,9 +75,7 @@ enum Command {
         reference: Option<String>,
     },
     /// Void a sale of the current batch by its STAN.
-    Void {
-        stan: u32,
-    },
+    Void { stan: u32 },
     /// Refund a sale of an earlier batch.
     Refund {
         amount: String,
@@ -101,7 +98,8 @@ enum Command {
         #[command(subcommand)]
         action: Option<QueueAction>,
     },
-    /// Check network, device, host, binding and operator, with remedies.
+    /// Check network, device, host, binding and operator, with remedies
+    /// (exit 3 when a check fails).
     Diagnose,
     /// Follow posd's signals live (Ctrl-C to stop).
     Monitor,
@@ -113,9 +111,7 @@ enum Command {
         action: SimAction,
     },
     /// Print shell completions.
-    Completions {
-        shell: clap_complete::Shell,
-    },
+    Completions { shell: clap_complete::Shell },
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,23 +128,27 @@ enum QueueAction {
 #[derive(Debug, Subcommand)]
 enum SimAction {
     /// Insert a card of test-cards.toml.
-    Insert {
-        label: String,
-    },
+    Insert { label: String },
+    /// Take the simulated card out.
     Remove,
-    /// Press keys: digits, # enter, * clear/cancel.
+    /// Press keys: digits, # enter, * clear/cancel. Presses made while no
+    /// PIN is asked are dropped when PIN entry starts, as on the real keypad.
     Keys {
         keys: String,
+        /// Wait until posd asks for the PIN, then press (a scripted cardholder).
+        #[arg(long)]
+        when_asked: bool,
     },
     /// Cut or restore the network path to the host.
     Host {
         #[arg(value_parser = ["up", "down"])]
         state: String,
     },
-    Signal {
-        percent: u32,
-    },
+    /// Set the simulated modem's signal strength (0-100 %).
+    Signal { percent: u32 },
+    /// Set the simulated modem's state.
     ModemState {
+        #[arg(value_parser = ["absent", "disabled", "searching", "registered", "connected", "failed"])]
         state: String,
     },
 }
@@ -322,7 +322,17 @@ async fn run(client: &Client, out: &Out, command: Command) -> Result<ExitCode, C
             let (method, done) = match &action {
                 SimAction::Insert { label } => (client.call("Simulator", "InsertCard", &(label,)).await, format!("card {label} inserted")),
                 SimAction::Remove => (client.call("Simulator", "RemoveCard", &()).await, "card removed".into()),
-                SimAction::Keys { keys } => (client.call("Simulator", "PressKeys", &(keys,)).await, "keys pressed".into()),
+                SimAction::Keys { keys, when_asked } => {
+                    if *when_asked {
+                        let stream = progress::subscribe(&client.conn).await.ok_or_else(|| CallError::Bus("cannot follow posd's Progress signals".into()))?;
+                        // Said once the subscription is in place: a script may start the payment then.
+                        eprintln!("waiting for posd to ask for the PIN (Ctrl-C to stop)");
+                        if !progress::wait_for(stream, "waiting-pin").await {
+                            return Err(CallError::Bus("the bus closed before posd asked for the PIN".into()));
+                        }
+                    }
+                    (client.call("Simulator", "PressKeys", &(keys,)).await, "keys pressed".into())
+                }
                 SimAction::Host { state } => (client.call("Simulator", "SetHostReachable", &(state == "up",)).await, format!("host path {state}")),
                 SimAction::Signal { percent } => (client.call("Simulator", "SetSignal", &(percent,)).await, format!("signal {percent}%")),
                 SimAction::ModemState { state } => (client.call("Simulator", "SetModemState", &(state,)).await, format!("modem {state}")),

@@ -20,15 +20,32 @@ pub fn describe(stage: &str, count: u64) -> String {
         "connecting" => "Connecting to the host…".into(),
         "sending" | "waiting-host" => "Waiting for the host…".into(),
         "reversing" => "Reversing the transaction with the host…".into(),
-        "completed" => "Done.".into(),
+        // The call's own answer (result or error) follows: nothing to add.
+        "completed" => String::new(),
         other => format!("{other}…"),
     }
 }
 
+/// The `Progress` signals, subscribed when this returns.
+pub async fn subscribe(conn: &zbus::Connection) -> Option<zbus::MessageStream> {
+    let rule = zbus::MatchRule::builder().msg_type(zbus::message::Type::Signal).interface(iface("Payment")).ok()?.member("Progress").ok()?.path(PATH).ok()?.build();
+    zbus::MessageStream::for_match_rule(rule, conn, Some(64)).await.ok()
+}
+
+/// Waits on a [`subscribe`]d stream until posd announces `stage` (`false`:
+/// the bus went away first).
+pub async fn wait_for(mut stream: zbus::MessageStream, stage: &str) -> bool {
+    while let Some(Ok(msg)) = stream.next().await {
+        if msg.body().deserialize::<(String, std::collections::HashMap<String, zbus::zvariant::OwnedValue>)>().is_ok_and(|(s, _)| s == stage) {
+            return true;
+        }
+    }
+    false
+}
+
 /// Starts following `Progress`; the subscription is in place when this returns.
 pub async fn follow(conn: &zbus::Connection) -> Option<JoinHandle<()>> {
-    let rule = zbus::MatchRule::builder().msg_type(zbus::message::Type::Signal).interface(iface("Payment")).ok()?.member("Progress").ok()?.path(PATH).ok()?.build();
-    let mut stream = zbus::MessageStream::for_match_rule(rule, conn, Some(64)).await.ok()?;
+    let mut stream = subscribe(conn).await?;
     let tty = std::io::stderr().is_terminal();
     Some(tokio::spawn(async move {
         let spinner = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -38,7 +55,7 @@ pub async fn follow(conn: &zbus::Connection) -> Option<JoinHandle<()>> {
             let Ok((stage, details)) = msg.body().deserialize::<(String, std::collections::HashMap<String, zbus::zvariant::OwnedValue>)>() else { continue };
             let count = details.get("count").map(|v| to_json(v)).and_then(|j| j.as_u64()).unwrap_or(0);
             let text = describe(&stage, count);
-            if text == last {
+            if text.is_empty() || text == last {
                 continue;
             }
             last.clone_from(&text);

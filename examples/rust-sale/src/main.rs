@@ -37,8 +37,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = HashMap::from([("reference", Value::from("example-1"))]);
     match payment.sale(amount, options).await {
         Ok(result) => {
-            let get = |k: &str| result.get(k).map(|v| format!("{}", Value::from(v.try_clone().unwrap_or_else(|_| OwnedValue::from(false))))).unwrap_or_default();
-            println!("approved={} response_code={} stan={} masked_pan={}", get("approved"), get("response_code"), get("stan"), get("masked_pan"));
+            // Each key has the type dbus-api.md gives it: read it as that type.
+            let text = |k: &str| result.get(k).and_then(|v| String::try_from(v.try_clone().ok()?).ok()).unwrap_or_default();
+            let approved = result.get("approved").and_then(|v| bool::try_from(v).ok()).unwrap_or(false);
+            let stan = result.get("stan").and_then(|v| u32::try_from(v).ok()).unwrap_or(0);
+            println!("approved={approved} response_code={} stan={stan} masked_pan={}", text("response_code"), text("masked_pan"));
             Ok(())
         }
         Err(zbus::Error::MethodError(name, message, _)) => {
