@@ -9,6 +9,7 @@
 //! transaction, at the first GENERATE AC.
 
 use crate::apdu::{Command, sw};
+use crate::oda::{self, OdaMaterial};
 use crate::testdata::CardProfile;
 use smartpos_proto::crypto::{CryptoError, Key, emv};
 use smartpos_proto::tlv;
@@ -21,6 +22,8 @@ pub const CDOL1: &str = "9F02069F03069F1A0295055F2A029A039C019F3704";
 pub const CDOL2: &str = "8A02910A95059F3704";
 /// A T=1 ATR with no historical bytes (as vpcd's example cards use).
 pub const ATR: [u8; 5] = [0x3B, 0x80, 0x80, 0x01, 0x01];
+/// The most response data a short APDU carries.
+const MAX_RESPONSE: usize = 256;
 /// Issuer application data returned with every cryptogram.
 const IAD: [u8; 7] = [0x07, 0x01, 0x01, 0x03, 0xA0, 0x00, 0x00];
 
@@ -67,6 +70,8 @@ pub struct VirtualCard {
     /// Test knob: the cardholder pulls the card as soon as it has given an
     /// ARQC (the simulated reader empties its slot; fault matrix).
     pub pull_after_arqc: bool,
+    /// The ODA cards' keys and certificates (§9); `None` for the cards of §7.
+    oda: Option<OdaMaterial>,
 }
 
 impl VirtualCard {
@@ -93,6 +98,7 @@ impl VirtualCard {
             transport: Transport::Direct,
             refuse_second_ac: false,
             pull_after_arqc: false,
+            oda: OdaMaterial::for_card(profile),
         })
     }
 
@@ -131,6 +137,7 @@ impl VirtualCard {
             (0x00, 0xB2) => self.read_record(&cmd),
             (0x80, 0xA8) => self.gpo(&cmd),
             (0x80, 0xAE) => self.generate_ac(&cmd),
+            (0x00, 0x88) => self.internal_authenticate(&cmd),
             (0x00 | 0x80, _) => Err(sw::INS_NOT_SUPPORTED),
             _ => Err(sw::CLA_NOT_SUPPORTED),
         };
@@ -141,6 +148,11 @@ impl VirtualCard {
     }
 
     fn deliver(&mut self, cmd: &Command<'_>, data: Vec<u8>) -> Vec<u8> {
+        if data.len() > MAX_RESPONSE {
+            // Longer than a short APDU takes (an ODA card's certificate
+            // record): the rest by GET RESPONSE, as EMV Book 1 chains it.
+            return self.chunk(data);
+        }
         match self.transport {
             Transport::Direct => [data, sw::OK.to_vec()].concat(),
             Transport::T0 if !cmd.data.is_empty() => {
@@ -155,9 +167,18 @@ impl VirtualCard {
         }
     }
 
+    /// The first 256 bytes and `61 xx` (xx the length still to fetch, 00 for 256 or more).
+    fn chunk(&mut self, mut data: Vec<u8>) -> Vec<u8> {
+        let rest = data.split_off(MAX_RESPONSE);
+        data.extend_from_slice(&[0x61, rest.len().min(MAX_RESPONSE) as u8]);
+        self.pending = Some(rest);
+        data
+    }
+
     fn get_response(&mut self, cmd: &Command<'_>) -> Vec<u8> {
         match self.pending.take() {
             None => sw::CONDITIONS_NOT_SATISFIED.to_vec(),
+            Some(data) if data.len() > MAX_RESPONSE => self.chunk(data),
             Some(data) => match cmd.le {
                 Some(le) if le != 256 && le != data.len() => {
                     let len = data.len().min(255) as u8;
@@ -214,21 +235,10 @@ impl VirtualCard {
                 tlv::write(0x87, &[0x01], &mut entry);
                 tlv::write(0x61, &entry, &mut body);
             }
-            (1, 1) if matches!(self.phase, Phase::Initiated | Phase::FirstAc { .. } | Phase::Done) => {
-                let h = |s: &str| hex::decode(s).unwrap_or_default();
-                tlv::write(0x57, &h(&self.profile.track2_hex()), &mut body);
-                tlv::write(0x5A, &h(&self.profile.pan_hex()), &mut body);
-                tlv::write(0x5F24, &h(&format!("{}31", self.profile.expiry)), &mut body);
-                tlv::write(0x5F34, &h(&self.profile.psn), &mut body);
-                tlv::write(0x5F20, self.profile.name.as_bytes(), &mut body);
-                tlv::write(0x8C, &h(CDOL1), &mut body);
-                tlv::write(0x8D, &h(CDOL2), &mut body);
-                // CVM list: X and Y amounts 0; rule `02 00`: enciphered PIN online, always.
-                tlv::write(0x8E, &h("00000000000000000200"), &mut body);
-                tlv::write(0x9F07, &[0xFF, 0x00], &mut body);
-                tlv::write(0x9F08, &[0x00, 0x30], &mut body);
-            }
-            (1, 1) => return Err(sw::CONDITIONS_NOT_SATISFIED),
+            (1, 1) if self.read_allowed() => body = self.record1(self.profile.tamper),
+            (1, 2) if self.read_allowed() && self.oda.is_some() => body = self.record2(),
+            (1, 1 | 2) if self.read_allowed() => return Err(sw::RECORD_NOT_FOUND),
+            (1, 1 | 2) => return Err(sw::CONDITIONS_NOT_SATISFIED),
             _ => return Err(sw::RECORD_NOT_FOUND),
         }
         let mut out = Vec::new();
@@ -246,7 +256,8 @@ impl VirtualCard {
         }
         self.phase = Phase::Initiated;
         let mut v = self.aip.to_vec();
-        v.extend_from_slice(&[0x08, 0x01, 0x01, 0x00]);
+        // §9: an ODA card has a second record (certificates), and record 1 is signed.
+        v.extend_from_slice(if self.oda.is_some() { &[0x08, 0x01, 0x02, 0x01] } else { &[0x08, 0x01, 0x01, 0x00] });
         let mut out = Vec::new();
         tlv::write(0x80, &v, &mut out);
         Ok(out)
@@ -258,13 +269,13 @@ impl VirtualCard {
             return Err(sw::INCORRECT_P1P2);
         }
         match self.phase.clone() {
-            Phase::Initiated => self.first_ac(requested, cmd.data),
+            Phase::Initiated => self.first_ac(requested, cmd.data, cmd.p1 & 0x10 != 0),
             Phase::FirstAc { cid: cid::ARQC, arqc, amount } => self.second_ac(cmd.data, arqc, amount),
             _ => Err(sw::CONDITIONS_NOT_SATISFIED),
         }
     }
 
-    fn first_ac(&mut self, requested: u8, data: &[u8]) -> Result<Vec<u8>, [u8; 2]> {
+    fn first_ac(&mut self, requested: u8, data: &[u8], cda: bool) -> Result<Vec<u8>, [u8; 2]> {
         if data.len() != 29 {
             return Err(sw::WRONG_LENGTH);
         }
@@ -281,6 +292,9 @@ impl VirtualCard {
         self.phase = Phase::FirstAc { cid: decision, arqc: ac, amount };
         if decision != cid::ARQC {
             self.phase = Phase::Done;
+        }
+        if cda && decision != cid::AAC && self.oda.as_ref().is_some_and(|m| m.method == "cda") {
+            return Ok(self.cda_response(decision, ac, data));
         }
         Ok(self.ac_response(decision, ac))
     }
@@ -323,6 +337,107 @@ impl VirtualCard {
         v.extend_from_slice(&IAD);
         let mut out = Vec::new();
         tlv::write(0x80, &v, &mut out);
+        out
+    }
+}
+
+/// Offline data authentication (§9): the records an ODA card adds, INTERNAL
+/// AUTHENTICATE and CDA's signed GENERATE AC answer.
+impl VirtualCard {
+    fn read_allowed(&self) -> bool {
+        matches!(self.phase, Phase::Initiated | Phase::FirstAc { .. } | Phase::Done)
+    }
+
+    /// SFI 1 record 1 (without its `70`): the §7 data, plus `9F4A` on an ODA
+    /// card. `tampered`: one byte of the cardholder name changed, as after
+    /// signing.
+    fn record1(&self, tampered: bool) -> Vec<u8> {
+        let h = |s: &str| hex::decode(s).unwrap_or_default();
+        let mut body = Vec::new();
+        let mut name = self.profile.name.clone().into_bytes();
+        if tampered && let Some(last) = name.last_mut() {
+            *last ^= 0x01;
+        }
+        tlv::write(0x57, &h(&self.profile.track2_hex()), &mut body);
+        tlv::write(0x5A, &h(&self.profile.pan_hex()), &mut body);
+        tlv::write(0x5F24, &h(&format!("{}31", self.profile.expiry)), &mut body);
+        tlv::write(0x5F34, &h(&self.profile.psn), &mut body);
+        tlv::write(0x5F20, &name, &mut body);
+        tlv::write(0x8C, &h(CDOL1), &mut body);
+        tlv::write(0x8D, &h(CDOL2), &mut body);
+        // CVM list: X and Y amounts 0; rule `02 00`: enciphered PIN online, always.
+        tlv::write(0x8E, &h("00000000000000000200"), &mut body);
+        tlv::write(0x9F07, &[0xFF, 0x00], &mut body);
+        tlv::write(0x9F08, &[0x00, 0x30], &mut body);
+        if self.oda.is_some() {
+            // The AIP is part of the static data (§9).
+            tlv::write(0x9F4A, &[0x82], &mut body);
+        }
+        body
+    }
+
+    /// The static data to be authenticated as signed: record 1 untampered, then the AIP.
+    fn static_data(&self) -> Vec<u8> {
+        [self.record1(false), self.aip.to_vec()].concat()
+    }
+
+    /// SFI 1 record 2: the certificates and keys (not signed).
+    fn record2(&self) -> Vec<u8> {
+        let Some(m) = &self.oda else { return Vec::new() };
+        let mut body = Vec::new();
+        tlv::write(0x8F, &[m.ca_index], &mut body);
+        tlv::write(0x90, &m.issuer_cert, &mut body);
+        tlv::write(0x92, &m.issuer_remainder, &mut body);
+        tlv::write(0x9F32, &[0x03], &mut body);
+        if m.method == "sda" {
+            tlv::write(0x93, &m.ssad(&self.static_data()), &mut body);
+        } else {
+            let (cert, remainder) = m.icc_certificate(&self.profile.pan, &self.static_data());
+            tlv::write(0x9F46, &cert, &mut body);
+            tlv::write(0x9F47, &[0x03], &mut body);
+            tlv::write(0x9F48, &remainder, &mut body);
+            tlv::write(0x9F49, &[0x9F, 0x37, 0x04], &mut body);
+        }
+        body
+    }
+
+    /// INTERNAL AUTHENTICATE: the DDOL data in, `80` + signed dynamic data out.
+    fn internal_authenticate(&mut self, cmd: &Command<'_>) -> Result<Vec<u8>, [u8; 2]> {
+        let m = self.oda.as_ref().filter(|m| m.method != "sda").ok_or(sw::INS_NOT_SUPPORTED)?;
+        if !self.read_allowed() {
+            return Err(sw::CONDITIONS_NOT_SATISFIED);
+        }
+        if cmd.p1 != 0 || cmd.p2 != 0 {
+            return Err(sw::INCORRECT_P1P2);
+        }
+        if cmd.data.is_empty() {
+            return Err(sw::WRONG_LENGTH);
+        }
+        let dynamic = [&[8u8][..], &oda::dynamic_number(self.atc, cmd.data)].concat();
+        let mut out = Vec::new();
+        tlv::write(0x80, &m.sdad(&dynamic, cmd.data), &mut out);
+        Ok(out)
+    }
+
+    /// CDA: format 2, the cryptogram inside the signed dynamic data, the
+    /// signature over the CDOL1 data and the other objects of the answer.
+    fn cda_response(&self, cid: u8, ac: [u8; 8], cdol1_data: &[u8]) -> Vec<u8> {
+        let Some(m) = &self.oda else { return self.ac_response(cid, ac) };
+        let mut others = Vec::new();
+        tlv::write(0x9F27, &[cid], &mut others);
+        tlv::write(0x9F36, &self.atc.to_be_bytes(), &mut others);
+        tlv::write(0x9F10, &IAD, &mut others);
+        // No PDOL on these cards: the hash is over CDOL1 data and the other objects.
+        let hash = oda::transaction_hash(&[cdol1_data, &others]);
+        let un = cdol1_data.get(cdol1_data.len().saturating_sub(4)..).unwrap_or_default();
+        let dynamic = [&[8u8][..], &oda::dynamic_number(self.atc, un), &[cid], &ac, &hash].concat();
+        let mut body = Vec::new();
+        tlv::write(0x9F27, &[cid], &mut body);
+        tlv::write(0x9F36, &self.atc.to_be_bytes(), &mut body);
+        tlv::write(0x9F4B, &m.sdad(&dynamic, un), &mut body);
+        tlv::write(0x9F10, &IAD, &mut body);
+        let mut out = Vec::new();
+        tlv::write(0x77, &body, &mut out);
         out
     }
 }

@@ -8,6 +8,7 @@
 //! |---|---|
 //! | command APDUs and status words | [`apdu`] |
 //! | the card's behaviour | [`card`] |
+//! | offline data authentication: keys, certificates, signatures (§9) | [`oda`] |
 //! | `test-cards.toml` (cards, merchants, issuer key) | [`testdata`] |
 //! | the card side of vpcd (a virtual card in a real pcscd) | [`vpcd`] |
 //!
@@ -23,5 +24,6 @@
 
 pub mod apdu;
 pub mod card;
+pub mod oda;
 pub mod testdata;
 pub mod vpcd;

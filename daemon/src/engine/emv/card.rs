@@ -20,6 +20,11 @@ pub struct CardApp {
     pub aip: [u8; 2],
     /// Primitive data objects from the FCI, GPO and the records.
     pub data: BTreeMap<Tag, Vec<u8>>,
+    /// The static data to be authenticated (EMV Book 3 §10.3): the records
+    /// the AFL names for ODA, in AFL order, then what `9F4A` lists.
+    pub static_data: Vec<u8>,
+    /// Why the static data cannot be assembled (ODA then fails), if it cannot.
+    pub static_data_error: Option<String>,
 }
 
 impl std::fmt::Debug for CardApp {
@@ -168,7 +173,7 @@ fn initiate(reader: &mut dyn CardReader, app: &mut CardApp) -> Result<(), Kernel
         return Err(KernelError::Card(format!("AFL of {} bytes", afl.len())));
     }
     for entry in afl.chunks(4) {
-        let [sfi, first, last, _oda] = entry else {
+        let [sfi, first, last, oda_count] = entry else {
             continue;
         };
         let sfi = sfi >> 3;
@@ -184,7 +189,34 @@ fn initiate(reader: &mut dyn CardReader, app: &mut CardApp) -> Result<(), Kernel
                 return Err(KernelError::Card(format!("record {rec} of SFI {sfi} is not a 70 template")));
             }
             flatten(&r.data, &mut app.data)?;
+            if rec - first < *oda_count {
+                sign_covers(app, sfi, &r.data);
+            }
+        }
+    }
+    // 9F4A: the static data ends with the objects it lists; EMV allows the AIP only.
+    if let Some(list) = app.get(0x9F4A).map(<[u8]>::to_vec) {
+        if list == [0x82] {
+            let aip = app.aip;
+            app.static_data.extend_from_slice(&aip);
+        } else {
+            app.static_data_error.get_or_insert_with(|| format!("9F4A lists {} (only the AIP, 82, may be)", hex::encode_upper(&list)));
         }
     }
     Ok(())
+}
+
+/// Adds a record the AFL names for ODA to the static data: for SFI 1–10 the
+/// value of its `70` template, for others the whole record (Book 3 §10.3).
+fn sign_covers(app: &mut CardApp, sfi: u8, record: &[u8]) {
+    if sfi > 10 {
+        app.static_data.extend_from_slice(record);
+        return;
+    }
+    match tlv::parse(record).ok().and_then(|items| items.into_iter().next()).filter(|t| t.tag == 0x70) {
+        Some(t70) => app.static_data.extend_from_slice(&t70.value),
+        None => {
+            app.static_data_error.get_or_insert_with(|| format!("an ODA record of SFI {sfi} is not one 70 template"));
+        }
+    }
 }

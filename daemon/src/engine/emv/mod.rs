@@ -3,7 +3,7 @@
 //! ([`card`]), processing restrictions, cardholder verification ([`cvm`]),
 //! terminal risk management, terminal action analysis ([`tvr`]), the first
 //! and second GENERATE AC, issuer scripts, and the field 55 of the request.
-//! Offline data authentication is a seam ([`oda`]).
+//! Offline data authentication: SDA, DDA and CDA ([`oda`]).
 //!
 //! The kernel never talks to the host and never sees a PIN: the engine
 //! drives it step by step ([`EmvTxn`]) and decides what to do with each
@@ -53,6 +53,8 @@ pub struct Params {
     pub currency: Vec<u8>,
     /// Tag 9F1E: the last 8 characters of the hardware serial.
     pub ifd_serial: Vec<u8>,
+    /// The DDOL used when the card has none (`9F37 04`, §8 `DF14`).
+    pub default_ddol: Vec<u8>,
 }
 
 fn five(s: &str) -> [u8; 5] {
@@ -81,6 +83,7 @@ impl Params {
             app_version: hex::decode(&cfg.app_version).unwrap_or_default(),
             currency: hex::decode(format!("{currency:0>4}")).unwrap_or_default(),
             ifd_serial: format!("{tail:>8}").into_bytes(),
+            default_ddol: vec![0x9F, 0x37, 0x04],
         }
     }
 }
@@ -149,6 +152,8 @@ pub struct EmvTxn {
     /// TVR as sent with the first GENERATE AC (CDOL2 repeats it, §7).
     tvr_first: Tvr,
     pub first: Option<AcResponse>,
+    /// What offline data authentication found (CDA finishes at the first GENERATE AC).
+    pub oda: oda::OdaState,
     params: Params,
 }
 
@@ -177,6 +182,7 @@ impl EmvTxn {
             cvm: cvm::choose(None, 0),
             tvr_first: Tvr::default(),
             first: None,
+            oda: oda::OdaState::default(),
             params: params.clone(),
         };
         for tag in [0x5A, 0x57, 0x5F24, 0x8C, 0x8D] {
@@ -184,7 +190,8 @@ impl EmvTxn {
                 t.tvr.set(tvr::ICC_DATA_MISSING);
             }
         }
-        oda.authenticate(&t.app, &mut t.tvr);
+        let ctx = oda::OdaContext { today, un: t.un, default_ddol: &params.default_ddol };
+        t.oda = oda.authenticate(reader, &t.app, &ctx, &mut t.tvr)?;
         t.restrictions();
         t.cvm = cvm::choose(t.app.get(0x8E), amount);
         if t.cvm.unrecognised {
@@ -235,14 +242,21 @@ impl EmvTxn {
         ActionCodes { denial: get(0x9F0E, [0; 5]), online: get(0x9F0F, self.params.absent_iac_online), default: get(0x9F0D, self.params.absent_iac_default) }
     }
 
-    /// Terminal action analysis before the first GENERATE AC.
+    /// Terminal action analysis before the first GENERATE AC. Whatever the
+    /// action codes say, a card whose ODA failed is not approved offline:
+    /// it goes online (§9).
     pub fn first_decision(&self) -> Decision {
-        tvr::first_decision(&self.tvr, &self.params.tac, &self.iac())
+        Self::never_offline_after_failed_oda(&self.oda, tvr::first_decision(&self.tvr, &self.params.tac, &self.iac()), Decision::Arqc)
     }
 
-    /// Terminal action analysis when the host cannot be reached.
+    /// Terminal action analysis when the host cannot be reached; a card
+    /// whose ODA failed is declined.
     pub fn unable_online_decision(&self) -> Decision {
-        tvr::unable_online_decision(&self.tvr, &self.params.tac, &self.iac())
+        Self::never_offline_after_failed_oda(&self.oda, tvr::unable_online_decision(&self.tvr, &self.params.tac, &self.iac()), Decision::Aac)
+    }
+
+    fn never_offline_after_failed_oda(oda: &oda::OdaState, want: Decision, instead: Decision) -> Decision {
+        if want == Decision::Tc && oda.failure.is_some() { instead } else { want }
     }
 
     /// Whether the card declined offline because it has expired (`54` rather than `Z1`).
@@ -289,32 +303,55 @@ impl EmvTxn {
         Ok(out)
     }
 
-    fn generate_ac(reader: &mut dyn CardReader, p1: u8, data: &[u8]) -> Result<AcResponse, KernelError> {
+    fn generate_ac(reader: &mut dyn CardReader, p1: u8, data: &[u8]) -> Result<(AcResponse, Vec<u8>), KernelError> {
         let r = command(reader, [0x80, 0xAE, p1, 0x00], Some(data), Some(0x00))?;
         if !r.ok() {
             return Err(KernelError::Status("GENERATE AC", r.sw));
         }
-        if let Some(v) = tlv::find(&r.data, 0x80) {
+        let parsed = Self::parse_ac(&r.data)?;
+        Ok((parsed, r.data))
+    }
+
+    /// Format 1 (`80`) or format 2 (`77`); under CDA the cryptogram is in
+    /// the signed data, so a format 2 answer may lack `9F26`.
+    fn parse_ac(data: &[u8]) -> Result<AcResponse, KernelError> {
+        if let Some(v) = tlv::find(data, 0x80) {
             let cid = *v.first().ok_or_else(|| KernelError::Card("empty GENERATE AC answer".into()))?;
             let atc = v.get(1..3).and_then(|s| s.try_into().ok()).ok_or_else(|| KernelError::Card("GENERATE AC answer without ATC".into()))?;
             let ac = v.get(3..11).and_then(|s| s.try_into().ok()).ok_or_else(|| KernelError::Card("GENERATE AC answer without cryptogram".into()))?;
             return Ok(AcResponse { cid, atc, ac, iad: v.get(11..).unwrap_or_default().to_vec() });
         }
-        let field = |tag| tlv::find(&r.data, tag).ok_or_else(|| KernelError::Card(format!("GENERATE AC answer without {tag:X}")));
+        let field = |tag| tlv::find(data, tag).ok_or_else(|| KernelError::Card(format!("GENERATE AC answer without {tag:X}")));
+        let ac = match tlv::find(data, 0x9F26) {
+            Some(ac) => ac.try_into().map_err(|_| KernelError::Card("cryptogram is not 8 bytes".into()))?,
+            None if tlv::find(data, 0x9F4B).is_some() => [0; 8],
+            None => return Err(KernelError::Card("GENERATE AC answer without 9F26".into())),
+        };
         Ok(AcResponse {
             cid: *field(0x9F27)?.first().unwrap_or(&0),
             atc: field(0x9F36)?.try_into().map_err(|_| KernelError::Card("ATC is not 2 bytes".into()))?,
-            ac: field(0x9F26)?.try_into().map_err(|_| KernelError::Card("cryptogram is not 8 bytes".into()))?,
-            iad: tlv::find(&r.data, 0x9F10).unwrap_or_default(),
+            ac,
+            iad: tlv::find(data, 0x9F10).unwrap_or_default(),
         })
     }
 
     /// The first GENERATE AC, asking for `want`.
     pub fn first_ac(&mut self, reader: &mut dyn CardReader, want: Decision) -> Result<&AcResponse, KernelError> {
         self.tvr_first = self.tvr;
+        let want = Self::never_offline_after_failed_oda(&self.oda, want, Decision::Arqc);
         let data = self.dol_data(0x8C, &[], &[])?;
-        let r = Self::generate_ac(reader, want.p1(), &data)?;
+        // CDA: the card signs its answer (P1 bit 0x10) unless the terminal asks for an AAC.
+        let cda = self.oda.wants_cda() && want != Decision::Aac;
+        let (mut r, raw) = Self::generate_ac(reader, want.p1() | if cda { 0x10 } else { 0 }, &data)?;
         self.tsi[0] |= tvr::TSI_CARD_RISK;
+        if cda && r.decision() != Decision::Aac {
+            match self.oda.check_cda(&raw, &data, &self.un, &mut self.tvr) {
+                Some(ac) => r.ac = ac,
+                // A failed CDA is never approved offline (Book 3 §10.8): a TC counts as an AAC.
+                None if r.decision() == Decision::Tc => r.cid = 0x00,
+                None => {}
+            }
+        }
         Ok(self.first.insert(r))
     }
 
@@ -325,8 +362,11 @@ impl EmvTxn {
         if issuer_auth.is_some() {
             self.tsi[0] |= tvr::TSI_ISSUER_AUTH;
         }
+        // Approval online stands after a failed ODA; unable to go online,
+        // the engine asks what unable_online_decision() said.
+        let want = if arc == b"Y3" { Self::never_offline_after_failed_oda(&self.oda, want, Decision::Aac) } else { want };
         let data = self.dol_data(0x8D, arc, issuer_auth.unwrap_or(&[0; 10]))?;
-        let r = Self::generate_ac(reader, want.p1(), &data)?;
+        let (r, _) = Self::generate_ac(reader, want.p1(), &data)?;
         if issuer_auth.is_some() && &arc[..] == b"00" && r.decision() == Decision::Aac {
             self.tvr.set(tvr::ISSUER_AUTH_FAILED);
         }

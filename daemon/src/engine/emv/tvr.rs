@@ -7,7 +7,10 @@
 pub struct Bit(pub usize, pub u8);
 
 pub const ODA_NOT_PERFORMED: Bit = Bit(0, 0x80);
+pub const SDA_FAILED: Bit = Bit(0, 0x40);
 pub const ICC_DATA_MISSING: Bit = Bit(0, 0x20);
+pub const DDA_FAILED: Bit = Bit(0, 0x08);
+pub const CDA_FAILED: Bit = Bit(0, 0x04);
 pub const DIFFERENT_VERSIONS: Bit = Bit(1, 0x80);
 pub const EXPIRED: Bit = Bit(1, 0x40);
 pub const NOT_YET_EFFECTIVE: Bit = Bit(1, 0x20);

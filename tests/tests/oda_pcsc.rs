@@ -1,0 +1,99 @@
+//! Offline data authentication checked by an independent oracle: each ODA
+//! card of `test-cards.toml`, plugged into a private pcscd through vpcd, is
+//! read by `tests/oracles/oda_oracle.py` (pyscard, textbook RSA from EMV
+//! Book 2, not the Rust code) and by the terminal's kernel through the
+//! daemon's PC/SC backend; both must give the verdict §9 gives the card,
+//! and so each other's. A negative control: the oracle refuses
+//! `tampered-sda` and `dda-expired-ca`, and a default card has no method.
+
+use posd::config::Emv;
+use posd::engine::emv::oda::{Authenticator, CaKey, Method};
+use posd::engine::emv::tvr::Decision;
+use posd::engine::emv::{EmvTxn, Params, TxnType};
+use smartpos_hal::pcsc_reader::PcscReader;
+use smartpos_hal::{Cancel, CardReader};
+use smartpos_proto::crypto::oda::PublicKey;
+use smartpos_tests::oracle;
+use smartpos_tests::pcscd::PrivatePcscd;
+use smartpos_vcard::testdata::TestData;
+use std::time::Duration;
+
+const VCARD: &str = env!("CARGO_BIN_EXE_pos-vcard");
+/// The oracle's and the kernel's day (certificates and CA key expiry are judged on it).
+const TODAY: &str = "20261203";
+
+/// The cards and the verdict acquirer-protocol.md §9 gives each.
+const CARDS: [(&str, &str, bool); 6] =
+    [("sda", "sda", true), ("dda", "dda", true), ("cda", "cda", true), ("tampered-sda", "sda", false), ("dda-expired-ca", "dda", false), ("default", "none", false)];
+
+fn vpcd_ports() -> u16 {
+    std::env::var("SMARTPOS_VPCD_PORTS").ok().and_then(|v| v.parse().ok()).unwrap_or(29110) + 20
+}
+
+#[test]
+fn the_oracle_and_the_terminal_agree_on_every_oda_card() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = std::process::Command::new(std::env::current_exe().expect("exe"))
+        .args(["--exact", "oda_scenario", "--nocapture", "--include-ignored", "--test-threads", "1"])
+        .env("PCSCLITE_CSOCK_NAME", dir.path().join("pcscd.comm"))
+        .env("POS_PCSCD_DIR", dir.path())
+        .output()
+        .expect("child test");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("1 passed"), "child scenario failed:\n{text}");
+}
+
+fn terminal_ca_keys(data: &TestData) -> Vec<CaKey> {
+    let base = data.ca_keys.iter().find(|k| k.index == "80").expect("CA key 80");
+    let key = PublicKey { modulus: hex::decode(base.modulus.as_deref().unwrap_or_default()).expect("hex"), exponent: vec![3] };
+    data.ca_keys
+        .iter()
+        .filter(|k| !k.corrupt_checksum)
+        .map(|k| CaKey { rid: [0xA0, 0, 0, 0x03, 0x33], index: u8::from_str_radix(&k.index, 16).expect("index"), key: key.clone(), expiry: k.expiry.clone() })
+        .collect()
+}
+
+/// Runs in a child process that has the private pcscd's socket in its environment.
+#[test]
+#[ignore = "runs inside the_oracle_and_the_terminal_agree_on_every_oda_card"]
+fn oda_scenario() {
+    let dir = std::env::var("POS_PCSCD_DIR").expect("run through the_oracle_and_the_terminal_agree_on_every_oda_card");
+    let pcscd = PrivatePcscd::start_in(std::path::Path::new(&dir), vpcd_ports());
+    let (var, sock) = pcscd.client_env();
+    let data = TestData::embedded();
+    let cards_toml = oracle::repo_root().join("vcard/test-cards.toml");
+    let auth = Authenticator { ca_keys: terminal_ca_keys(&data) };
+    let params = Params::new(&Emv::default(), "156", "SP2026000123");
+    let seed = std::env::var("ODA_ORACLE_SEED").unwrap_or_else(|_| "20261203".into());
+    println!("oda_scenario: ODA_ORACLE_SEED={seed}");
+    for (label, method, ok) in CARDS {
+        // The oracle, on a card of its own.
+        let card = pcscd.insert(VCARD, label, &[]);
+        let out = oracle::run_with_env(
+            "oda_oracle.py",
+            &["Virtual PCD 00 00", cards_toml.to_str().expect("path"), TODAY],
+            &[(var, sock.as_os_str()), ("ODA_ORACLE_SEED", std::ffi::OsStr::new(&seed))],
+            b"",
+        );
+        drop(card);
+        let seen: serde_json::Value = serde_json::from_slice(&out).expect("oracle JSON");
+        assert_eq!(seen["method"], method, "{label}: {seen}");
+        assert_eq!(seen["verdict"] == "ok", ok, "the oracle's verdict on {label}: {seen}");
+
+        // The terminal's kernel through the PC/SC backend, on a fresh card.
+        let _card = pcscd.insert(VCARD, label, &[]);
+        let mut reader = PcscReader::new("virtual pcd 00 00");
+        reader.wait_card(Duration::from_secs(10), &Cancel::new()).expect("card");
+        let mut txn = EmvTxn::begin(&mut reader, &params, &auth, 1000, TxnType::Goods, &TODAY[2..]).unwrap_or_else(|e| panic!("{label}: {e}"));
+        if txn.oda.method == Method::Cda {
+            txn.first_ac(&mut reader, Decision::Tc).expect("first GENERATE AC");
+        }
+        let terminal_method = match txn.oda.method {
+            Method::None => "none",
+            m => m.as_str(),
+        };
+        assert_eq!(terminal_method, method, "{label}: the terminal's method");
+        assert_eq!(txn.oda.ok(), ok, "{label}: the terminal's verdict ({:?}), the oracle's {seen}", txn.oda.failure);
+        println!("oda_scenario: {label}: {method} {} (oracle: {})", if ok { "ok" } else { "failed" }, seen["reason"].as_str().unwrap_or("ok"));
+    }
+}
