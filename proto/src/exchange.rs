@@ -21,6 +21,14 @@ pub enum Exchange {
     Settlement,
     BatchUploadDetail,
     BatchUploadEnd,
+    /// §8: the CA public keys the host serves, one key, the end of the download.
+    CaKeyList,
+    CaKeyDownload,
+    CaKeyDownloadEnd,
+    /// §8: the AIDs with IC parameters, one AID's set, the end.
+    ParamList,
+    ParamDownload,
+    ParamDownloadEnd,
 }
 
 /// One row of the §3 table.
@@ -111,6 +119,13 @@ pub const TABLE: &[ExchangeSpec] = &[
     row(Settlement, 500, None, None, "00", "201", &[11, 41, 42, 48, 49, 60, 63], &[11, 12, 13, 15, 37, 39, 41, 42, 48, 60]),
     row(BatchUploadDetail, 320, Some("000000"), None, "00", "205", &[2, 3, 4, 11, 22, 23, 41, 42, 55, 60], &[3, 11, 39, 41, 42, 60]),
     row(BatchUploadEnd, 320, None, None, "00", "202", &[11, 41, 42, 48, 60], &[11, 39, 41, 42, 60]),
+    // §8: every request and reply MACed (a CA key is what ODA trusts).
+    row(CaKeyList, 820, None, None, "00", "372", &[11, 41, 42, 60, 64], &[11, 39, 41, 42, 60, 62, 64]),
+    row(CaKeyDownload, 800, None, None, "00", "370", &[11, 41, 42, 60, 62, 64], &[11, 39, 41, 42, 60, 62, 64]),
+    row(CaKeyDownloadEnd, 800, None, None, "00", "371", &[11, 41, 42, 60, 64], &[11, 39, 41, 42, 60, 64]),
+    row(ParamList, 820, None, None, "00", "382", &[11, 41, 42, 60, 64], &[11, 39, 41, 42, 60, 62, 64]),
+    row(ParamDownload, 800, None, None, "00", "380", &[11, 41, 42, 60, 62, 64], &[11, 39, 41, 42, 60, 62, 64]),
+    row(ParamDownloadEnd, 800, None, None, "00", "381", &[11, 41, 42, 60, 64], &[11, 39, 41, 42, 60, 64]),
 ];
 
 impl Exchange {

@@ -311,7 +311,7 @@ fn host_system_answers_mac_keys_batch_format_and_unknown_types() {
         assert_eq!(rc(&t.exchange(m, true).unwrap().frame.message), "40", "3 = 310000 with 60.1 = {type_code}");
     }
     let f60 = |net: &str| format!("00{:06}{net}", t.batch);
-    let m = Message::new(Mti(820)).with(11, "000124").with(41, t.tid.as_str()).with(42, t.mid.as_str()).with(60, f60("372"));
+    let m = Message::new(Mti(820)).with(11, "000124").with(41, t.tid.as_str()).with(42, t.mid.as_str()).with(60, f60("399"));
     assert_eq!(rc(&t.exchange(m, false).unwrap().frame.message), "40");
     // After sign-out the host holds no keys: 22 without a MAC.
     assert_eq!(rc(&t.sign_out().unwrap()), "00");

@@ -1,9 +1,10 @@
 //! Fields with inner structure: typed builders and total parsers for the
 //! sub-elements of fields 48, 54, 59, 60, 61 and 62 (acquirer-protocol.md
-//! §2–§3). Each parser turns a peer's bad value into [`FieldError`].
+//! §2–§3, and §8's downloads). Each parser turns a peer's bad value into [`FieldError`].
 
 pub mod activation62;
 pub mod balance54;
+pub mod download62;
 pub mod original61;
 pub mod reserved60;
 pub mod settlement48;

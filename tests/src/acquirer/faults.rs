@@ -33,6 +33,14 @@ pub struct Faults {
     pub response_code_for: Option<Exchange>,
     /// Ask the terminal to sign in again (header processing requirement 3).
     pub resign: u32,
+    /// The delivery faults above (drop, lose, truncate, delay, bad MAC,
+    /// garbage) apply only to requests of this exchange when set (e.g. a
+    /// reply lost in the middle of a download).
+    pub faults_for: Option<Exchange>,
+    /// Ask for a CA key download (header processing requirement 4, §8).
+    pub ask_ca_keys: u32,
+    /// Ask for an IC parameter download (processing requirement 5).
+    pub ask_params: u32,
     /// Answer settlements "not balanced" whatever the totals (forces a batch upload).
     pub unbalanced: u32,
 }

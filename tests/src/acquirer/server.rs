@@ -146,14 +146,18 @@ where
         let started = Instant::now();
         let (handled, delivery) = {
             let mut faults = shared.faults.lock().unwrap_or_else(|p| p.into_inner());
-            let mut delivery = Delivery::from(&mut faults);
+            let targeted = faults.faults_for.is_none_or(|want| {
+                let state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+                state.codec.decode_frame(&frame).ok().and_then(|d| smartpos_proto::exchange::Exchange::identify(&d.frame.message)) == Some(want)
+            });
+            let mut delivery = if targeted { Delivery::from(&mut faults) } else { Delivery::default() };
             if delivery.drop_request {
                 (None, delivery)
             } else {
                 let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
                 let handled = handlers::handle(&mut state, &frame, &mut faults);
                 // Only a reply that has a MAC can have a bad one.
-                delivery.bad_mac = handled.macd && take(&mut faults.bad_mac);
+                delivery.bad_mac = targeted && handled.macd && take(&mut faults.bad_mac);
                 (Some(handled), delivery)
             }
         };

@@ -4,6 +4,7 @@
 
 mod adjustments;
 mod binding;
+pub mod downloads;
 mod financial;
 mod reversal;
 mod settlement;
@@ -159,6 +160,11 @@ fn dispatch(state: &mut HostState, exchange: Exchange, req: &Message, mac_block:
         Exchange::Settlement => settlement::settlement(state, req, take(&mut faults.unbalanced)),
         Exchange::BatchUploadDetail => settlement::upload_detail(state, req),
         Exchange::BatchUploadEnd => settlement::upload_end(state, req),
+        Exchange::CaKeyList => downloads::ca_key_list(state, req),
+        Exchange::CaKeyDownload => downloads::ca_key_download(state, req),
+        Exchange::ParamList => downloads::param_list(state, req),
+        Exchange::ParamDownload => downloads::param_download(state, req),
+        Exchange::CaKeyDownloadEnd | Exchange::ParamDownloadEnd => code_only(exchange, req, "00"),
     }
 }
 
@@ -179,7 +185,15 @@ fn seal(state: &HostState, request: &Frame, reply: Reply, faults: &mut Faults) -
     }
     let mut header = request.header;
     if let Some(h) = header.as_mut() {
-        h.processing = if take(&mut faults.resign) { 3 } else { 0 };
+        h.processing = if take(&mut faults.resign) {
+            3
+        } else if take(&mut faults.ask_ca_keys) {
+            4
+        } else if take(&mut faults.ask_params) {
+            5
+        } else {
+            0
+        };
     }
     let frame = Frame { tpdu: request.tpdu.reply(), header, message };
     let tid = frame.message.get_str(41).unwrap_or_default();
