@@ -133,7 +133,14 @@ pub struct Emv {
     pub country_code: String,
     /// Tag 9F09, terminal's application version number.
     pub app_version: String,
+    /// Keys of this table whose value here stays in force over the IC
+    /// parameters downloaded from the host (§8): an integrator's override.
+    /// Any of `floor_limit`, `tac_denial`, `tac_online`, `tac_default`, `app_version`.
+    pub pin: Vec<String>,
 }
+
+/// The `[emv]` keys a download can replace, and so `emv.pin` can name.
+pub const PINNABLE: [&str; 5] = ["floor_limit", "tac_denial", "tac_online", "tac_default", "app_version"];
 
 impl Default for Emv {
     fn default() -> Self {
@@ -149,6 +156,7 @@ impl Default for Emv {
             terminal_type: "22".into(),
             country_code: "0156".into(),
             app_version: "0030".into(),
+            pin: Vec::new(),
         }
     }
 }
@@ -331,6 +339,9 @@ impl Config {
             if hex::decode(v).map(|b| b.len()) != Ok(len) {
                 return Err(bad(key, format!("{v:?} is not {len} bytes of hex")));
             }
+        }
+        if let Some(unknown) = e.pin.iter().find(|k| !PINNABLE.contains(&k.as_str())) {
+            return Err(bad("emv.pin", format!("{unknown:?} is not a key a download replaces (one of {})", PINNABLE.join(", "))));
         }
         if e.aids.is_empty() || e.aids.iter().any(|a| !(10..=32).contains(&a.len()) || hex::decode(a).is_err()) {
             return Err(bad("emv.aids", "a list of 5 to 16 byte AIDs in hex"));

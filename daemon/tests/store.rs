@@ -161,7 +161,7 @@ fn queued_advices_survive_the_move_into_the_journal() {
     conn.execute("INSERT INTO offline_queue (journal_id, advice_sealed, queued_at, forwarded_at, outcome) VALUES (2, x'00', 1001, 1002, '00')", []).unwrap();
     drop(conn);
     let s = Store::open(&path, k).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 3);
+    assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as u32);
     let q = s.queue_totals().unwrap();
     assert_eq!((q.depth, q.amount, q.oldest_queued_at), (1, 1200, Some(1000)), "only the unanswered advice is pending");
     let next = s.next_queued().unwrap().expect("the queued advice");

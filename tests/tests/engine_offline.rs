@@ -42,6 +42,8 @@ fn a_sale_under_the_floor_limit_is_approved_offline_by_the_first_ac_y1() {
         // Online only for "exceeds floor limit": no ODA is needed for an offline approval here.
         c.emv.tac_online = "0000008000".into();
         c.emv.absent_iac_online = "0000000000".into();
+        // The host's IC parameters (floor limit 0) would replace these: pinned, as an integrator would.
+        c.emv.pin = vec!["floor_limit".into(), "tac_online".into()];
     });
     let res = r.sale("default", 5000).unwrap();
     assert_eq!((res.approved, res.offline, res.response_code.as_str()), (true, true, "Y1"));

@@ -94,6 +94,8 @@ impl Engine {
             now: &base.time,
             response_code: "",
             host_date: "",
+            oda: "",
+            tvr: "",
         };
         let jid = self.commit_reversible(tx, Exchange::Void, &req, &entry, &void_card)?;
         failpoint::hit("void.reversal-record.after");
@@ -175,6 +177,8 @@ impl Engine {
             now: &base.time,
             response_code: "",
             host_date: "",
+            oda: "",
+            tvr: "",
         };
         let jid = Store::insert_entry(&tx, keys.as_ref(), &entry, Some(&card))?;
         Store::enqueue(&tx, keys.as_ref(), jid, &self.freeze(&req)?, self.queue_clock())?;

@@ -48,6 +48,12 @@ pub const ALL: &[&str] = &[
     "void.response.after",
     "void.journal.before",
     "void.journal.after",
+    // §8 downloads (each exchange's request/response, and the set's commit)
+    "download.request.before",
+    "download.request.after",
+    "download.response.after",
+    "download.commit.before",
+    "download.commit.after",
     // settlement
     "settlement.request.before",
     "settlement.request.after",

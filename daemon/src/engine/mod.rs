@@ -19,6 +19,7 @@
 //! | pending reversals | `reversal` |
 //! | the advice forwarder | `forward` |
 //! | settlement and batch upload | `settle` |
+//! | CA key and IC parameter downloads, parameters in force (§8) | [`parameters`] |
 //! | crash-test failpoints | [`failpoint`] |
 
 pub mod adjust;
@@ -29,6 +30,7 @@ pub mod failpoint;
 mod forward;
 pub mod link;
 pub mod money;
+pub mod parameters;
 mod payment;
 mod reversal;
 mod session;
@@ -150,6 +152,8 @@ pub struct Engine {
     pub(crate) online: Option<bool>,
     /// The host, a code or a key check asked for a new sign-in.
     pub(crate) resign: bool,
+    /// Downloads a reply header asked for (§8), run at the next chance.
+    pub(crate) requested: parameters::Requested,
     pub(crate) location: Location,
     pub(crate) serial: String,
     /// What `LastError` holds on disk, once known: an unchanged value is not rewritten.
@@ -189,6 +193,7 @@ impl Engine {
             progress: Box::new(|_| {}),
             online: None,
             resign: false,
+            requested: parameters::Requested::default(),
             location: Location::None,
             serial: serial.to_string(),
             last_error: None,
@@ -196,6 +201,7 @@ impl Engine {
         };
         e.ensure_identity_row()?;
         e.load_session_keys()?;
+        e.load_parameters()?;
         Ok(e)
     }
 

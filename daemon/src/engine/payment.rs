@@ -57,6 +57,11 @@ pub struct TxnResult {
     /// answered. A refund names its original by this date (dbus-api.md).
     pub host_date: String,
     pub reference: String,
+    /// Offline data authentication: `none`, `sda`, `dda`, `cda`, or
+    /// `failed` (dbus-api.md version 1 additions); empty without a card.
+    pub oda: String,
+    /// The TVR (hex) the card was judged with.
+    pub tvr: String,
     /// Balance inquiry only.
     pub balance: Option<i64>,
 }
@@ -215,6 +220,8 @@ impl Engine {
             time: self.civil().rfc3339(),
             host_date: self.civil().mmdd(),
             reference: reference.to_string(),
+            oda: s.map(|s| if s.txn.oda.failure.is_some() { "failed".into() } else { s.txn.oda.method.as_str().into() }).unwrap_or_default(),
+            tvr: s.map(|s| hex::encode_upper(s.txn.tvr.0)).unwrap_or_default(),
             ..Default::default()
         }
     }
@@ -301,6 +308,8 @@ impl Engine {
             now: &now,
             response_code: "",
             host_date: "",
+            oda: &base.oda,
+            tvr: &base.tvr,
         };
         let jid = self.commit_reversible(tx, Exchange::Sale, &req, &entry, &secrets)?;
         failpoint::hit("sale.reversal-record.after");
@@ -412,6 +421,8 @@ impl Engine {
             now: &base.time,
             response_code: &code,
             host_date: &today,
+            oda: &base.oda,
+            tvr: &base.tvr,
         };
         let jid = Store::insert_entry(&tx, keys.as_ref(), &entry, Some(&secrets))?;
         let queued_at = self.queue_clock();

@@ -67,6 +67,9 @@ impl Engine {
     /// Signs in (one attempt, or several while the host cannot be reached).
     pub fn sign_in(&mut self) -> EngineResult<SignInResult> {
         let r = self.sign_in_with_retries();
+        if r.is_ok() {
+            self.run_due_downloads(true);
+        }
         self.record(r)
     }
 

@@ -226,9 +226,13 @@ impl Engine {
             }
             macd = true;
         }
-        if d.frame.header.is_some_and(|h| h.processing == 3) {
-            tracing::info!("the host asks the terminal to sign in again");
-            self.resign = true;
+        match d.frame.header.map(|h| h.processing) {
+            Some(3) => {
+                tracing::info!("the host asks the terminal to sign in again");
+                self.resign = true;
+            }
+            Some(p @ (4 | 5)) => self.note_requested(p),
+            _ => {}
         }
         let code = m.get_str(39).unwrap_or("").to_string();
         let answer = Answer { msg: m, macd };

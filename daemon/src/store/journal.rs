@@ -116,6 +116,10 @@ pub struct NewEntry<'a> {
     pub response_code: &'a str,
     /// MMDD of the approval, when known at insert.
     pub host_date: &'a str,
+    /// Offline data authentication: `none`, `sda`, `dda`, `cda`, `failed`; empty without a card.
+    pub oda: &'a str,
+    /// TVR (hex) as sent with the first GENERATE AC; empty without a card.
+    pub tvr: &'a str,
 }
 
 /// A row as read back.
@@ -190,8 +194,8 @@ impl Store {
         };
         exec(
             tx,
-            "INSERT INTO journal (kind, batch, stan, amount, masked_pan, card_sealed, aid, app_label, entry_mode, state, reference, created_at, updated_at, offline, original_id, response_code, host_date)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16)",
+            "INSERT INTO journal (kind, batch, stan, amount, masked_pan, card_sealed, aid, app_label, entry_mode, state, reference, created_at, updated_at, offline, original_id, response_code, host_date, oda, tvr)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
             params![
                 e.kind.as_str(),
                 e.batch,
@@ -206,7 +210,7 @@ impl Store {
                 e.reference,
                 e.now,
                 e.offline,
-                e.original_id, e.response_code, e.host_date
+                e.original_id, e.response_code, e.host_date, e.oda, e.tvr
             ],
         )?;
         Ok(tx.last_insert_rowid())

@@ -97,6 +97,31 @@ pub const MIGRATIONS: &[&str] = &[
     DROP INDEX queue_pending;
     CREATE INDEX advice_pending ON journal (id) WHERE queued_at IS NOT NULL AND forwarded_at IS NULL;
     "#,
+    // 4: the sets of §8's downloads (replaced whole, in one transaction, once
+    // a download's end message is answered) and the ODA outcome of a payment.
+    r#"
+    CREATE TABLE ca_key (
+        rid         BLOB NOT NULL,
+        idx         INTEGER NOT NULL,
+        modulus     BLOB NOT NULL,                -- public: a CA key is no secret
+        exponent    BLOB NOT NULL,
+        expiry      TEXT NOT NULL,                -- YYYYMMDD
+        PRIMARY KEY (rid, idx)
+    );
+    CREATE TABLE aid_params (
+        aid         BLOB PRIMARY KEY,
+        params      TEXT NOT NULL                 -- JSON of download62::AidParams
+    );
+    CREATE TABLE download (
+        kind        TEXT PRIMARY KEY,             -- 'ca_keys', 'params'
+        updated_at  TEXT,                         -- RFC 3339 of the last complete download
+        rejected    TEXT NOT NULL DEFAULT '',     -- keys refused at the last download ('A000000333/82 checksum')
+        last_try    TEXT,                         -- RFC 3339 of the last attempt
+        outcome     TEXT                          -- 'ok' or why it stopped
+    );
+    ALTER TABLE journal ADD COLUMN oda TEXT;      -- none, sda, dda, cda, failed
+    ALTER TABLE journal ADD COLUMN tvr TEXT;      -- hex, as sent with the first GENERATE AC
+    "#,
 ];
 
 /// Why the schema could not be brought up to date.

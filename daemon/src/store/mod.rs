@@ -7,6 +7,7 @@
 pub mod journal;
 pub mod keystore;
 pub mod migrations;
+pub mod parameters;
 pub mod queue;
 mod read_cache;
 pub mod reversal;

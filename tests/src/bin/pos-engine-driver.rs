@@ -87,6 +87,7 @@ fn main() -> ExitCode {
         let outcome: Result<serde_json::Value, String> = match parts.as_slice() {
             ["bind"] => engine.bind(ACTIVATION_CODE).map(|b| json!({"tid": b.terminal_id})).map_err(|e| e.to_string()),
             ["signin"] => engine.sign_in().map(|s| json!({"batch": s.batch})).map_err(|e| e.to_string()),
+            ["update-parameters"] => engine.update_parameters().map(|u| json!({"ca_keys": u.ca_keys, "aids": u.aids})).map_err(|e| e.to_string()),
             ["recover"] => {
                 let _ = engine.sign_in();
                 engine.flush().map(|f| json!({"forwarded": f.forwarded, "remaining": f.remaining, "reversals": f.reversals})).map_err(|e| e.to_string())

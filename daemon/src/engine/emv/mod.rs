@@ -55,6 +55,11 @@ pub struct Params {
     pub ifd_serial: Vec<u8>,
     /// The DDOL used when the card has none (`9F37 04`, §8 `DF14`).
     pub default_ddol: Vec<u8>,
+    /// The IC parameters downloaded per AID (§8), applied once the card's
+    /// application is selected ([`Params::for_aid`]).
+    pub downloaded: Vec<smartpos_proto::fields::download62::AidParams>,
+    /// The `[emv]` keys pinned by the configuration.
+    pub pinned: Vec<String>,
 }
 
 fn five(s: &str) -> [u8; 5] {
@@ -84,7 +89,49 @@ impl Params {
             currency: hex::decode(format!("{currency:0>4}")).unwrap_or_default(),
             ifd_serial: format!("{tail:>8}").into_bytes(),
             default_ddol: vec![0x9F, 0x37, 0x04],
+            downloaded: Vec::new(),
+            pinned: cfg.pin.clone(),
         }
+    }
+
+    /// With the downloaded sets: their AIDs join the terminal's list.
+    pub fn with_downloaded(mut self, sets: &[smartpos_proto::fields::download62::AidParams], pinned: &[String]) -> Self {
+        for s in sets {
+            if !self.aids.contains(&s.aid) {
+                self.aids.push(s.aid.clone());
+            }
+        }
+        self.downloaded = sets.to_vec();
+        self.pinned = pinned.to_vec();
+        self
+    }
+
+    /// The parameters for the selected application: its downloaded set's
+    /// values (the longest AID that prefixes it) over the configuration's,
+    /// except the pinned keys.
+    pub fn for_aid(&self, aid: &[u8]) -> Params {
+        let mut p = self.clone();
+        let Some(set) = self.downloaded.iter().filter(|s| aid.starts_with(&s.aid)).max_by_key(|s| s.aid.len()) else { return p };
+        let free = |key: &str| !self.pinned.iter().any(|k| k == key);
+        if free("floor_limit") {
+            p.floor_limit = u64::from(set.floor_limit);
+        }
+        if free("tac_denial") {
+            p.tac.denial = set.tac_denial;
+        }
+        if free("tac_online") {
+            p.tac.online = set.tac_online;
+        }
+        if free("tac_default") {
+            p.tac.default = set.tac_default;
+        }
+        if free("app_version") && !set.app_version.is_empty() {
+            p.app_version = set.app_version.clone();
+        }
+        if !set.default_ddol.is_empty() {
+            p.default_ddol = set.default_ddol.clone();
+        }
+        p
     }
 }
 
@@ -170,6 +217,7 @@ impl EmvTxn {
     /// and terminal risk management. `today` is YYMMDD.
     pub fn begin(reader: &mut dyn CardReader, params: &Params, oda: &dyn OfflineDataAuth, amount: u64, txn_type: TxnType, today: &str) -> Result<Self, KernelError> {
         let app = card::read_application(reader, &params.aids)?;
+        let params = &params.for_aid(&app.aid);
         let date: [u8; 3] = hex::decode(today).ok().and_then(|d| d.try_into().ok()).unwrap_or([0; 3]);
         let mut t = Self {
             app,
