@@ -63,6 +63,12 @@ enum Command {
     SignIn,
     /// Sign out: drop the working keys (payments need a sign-in again).
     SignOut,
+    /// The CA keys and IC parameters in force and where they came from.
+    Params {
+        /// Download both sets from the host now (Terminal.UpdateParameters).
+        #[arg(long)]
+        update: bool,
+    },
     /// Take a payment: waits for the card and the PIN.
     Sale {
         /// Amount in yuan, e.g. 12.34.
@@ -258,6 +264,15 @@ async fn run(client: &Client, out: &Out, command: Command) -> Result<ExitCode, C
         Command::SignIn => {
             let r = client.call("Terminal", "SignIn", &()).await?;
             out.print(&r, |v| format!("signed in\n{}", render::dict(&map(v))));
+        }
+        Command::Params { update } => {
+            if update {
+                eprintln!("downloading CA keys and IC parameters from the host…");
+                client.call("Terminal", "UpdateParameters", &()).await?;
+            }
+            let t = client.properties("Terminal").await?;
+            let p = t.get("Parameters").cloned().unwrap_or_default();
+            out.print(&p, |v| render::parameters(&map(v)));
         }
         Command::SignOut => {
             client.call("Terminal", "SignOut", &()).await?;

@@ -85,6 +85,7 @@ pub fn status(terminal: &Map<String, Json>, queue: &Map<String, Json>, hardware:
         hw.push(("cell", s(&m, "location").into()));
     }
     p.section("Hardware", &hw);
+    p.section("Parameters", &parameter_rows(&obj(terminal, "Parameters")));
     let e = obj(terminal, "LastError");
     if e.is_empty() {
         p.section("Last error", &[("", "none".into())]);
@@ -100,6 +101,31 @@ pub fn status(terminal: &Map<String, Json>, queue: &Map<String, Json>, hardware:
 }
 
 /// A payment's result.
+/// The CA keys and IC parameters in force (`Terminal.Parameters`).
+fn parameter_rows(p: &Map<String, Json>) -> Vec<(&'static str, String)> {
+    let updated = s(p, "updated_at");
+    let mut rows = vec![
+        ("source", s(p, "source").to_string()),
+        ("CA keys", format!("{} usable, {} expired", u(p, "ca_keys"), u(p, "expired_keys"))),
+        ("IC parameter sets", u(p, "aids").to_string()),
+        ("updated at", if updated.is_empty() { "never (no download yet)".into() } else { updated.into() }),
+    ];
+    if !s(p, "rejected").is_empty() {
+        rows.push(("keys refused", s(p, "rejected").into()));
+    }
+    if !s(p, "last_download").is_empty() {
+        rows.push(("last download", s(p, "last_download").into()));
+    }
+    rows
+}
+
+/// `posctl params`.
+pub fn parameters(p: &Map<String, Json>) -> String {
+    let mut page = Page::new();
+    page.section("Parameters", &parameter_rows(p));
+    page.0
+}
+
 pub fn txn(r: &Map<String, Json>) -> String {
     let mut out = String::new();
     let head = if b(r, "approved") { "APPROVED" } else { "DECLINED" };
@@ -112,6 +138,15 @@ pub fn txn(r: &Map<String, Json>) -> String {
     }
     if !s(r, "masked_pan").is_empty() {
         out.push_str(&format!("  card:  {} {} ({})\n", s(r, "masked_pan"), s(r, "app_label"), s(r, "aid")));
+    }
+    let oda = match s(r, "oda") {
+        "" => None,
+        "none" => Some("not authenticated offline (no method, or no CA key)".to_string()),
+        "failed" => Some("FAILED offline data authentication (never approved offline)".to_string()),
+        method => Some(format!("{} verified", method.to_uppercase())),
+    };
+    if let Some(oda) = oda {
+        out.push_str(&format!("  card authentication: {oda}  TVR {}\n", or_dash(s(r, "tvr"))));
     }
     out.push_str(&format!("  stan {:06}  batch {:06}  rrn {}  auth {}\n", u(r, "stan"), u(r, "batch"), or_dash(s(r, "rrn")), or_dash(s(r, "auth_code"))));
     // The host's date is what a refund names (`posctl refund AMOUNT RRN DATE`).

@@ -220,14 +220,14 @@ fn every_method_property_and_named_error_over_the_bus() {
     };
     assert_eq!((modem["signal"].clone(), modem["state"].clone(), modem["registration"].clone()), (json!(15), json!("searching"), json!("searching")), "{modem}");
 
-    // Diagnose: rows of five strings in the five categories.
+    // Diagnose: rows of five strings in the six categories (parameters: version 1 additions).
     let rows = rig.call("Terminal", "Diagnose", &[]).expect("diagnose");
     let rows = rows.as_array().expect("rows");
     assert!(rows.len() >= 10);
     for row in rows {
         let f = row.as_array().expect("row");
         assert_eq!(f.len(), 5);
-        assert!(["network", "device", "host", "binding", "operator"].contains(&f[0].as_str().unwrap_or("")), "{row}");
+        assert!(["network", "device", "host", "binding", "parameters", "operator"].contains(&f[0].as_str().unwrap_or("")), "{row}");
         assert!(["ok", "warn", "fail"].contains(&f[2].as_str().unwrap_or("")), "{row}");
     }
 

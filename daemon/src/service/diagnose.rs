@@ -53,6 +53,7 @@ pub async fn run(s: &Shared) -> Vec<Row> {
     rows.extend(device_rows(s));
     rows.extend(host_state_rows(s));
     rows.extend(binding_rows(s));
+    rows.extend(parameter_rows(s));
     rows.push(operator_row(s));
     rows
 }
@@ -268,6 +269,55 @@ fn binding_rows(s: &Shared) -> Vec<Row> {
         }
         "refunded" => row(BIND, "deposit", Status::Warn, format!("{amount} refunded"), "The deposit was refunded: the acquirer may be taking the terminal back; call them."),
         other => row(BIND, "deposit", Status::Warn, format!("{amount} status {other:?}"), "Ask the acquirer about the deposit."),
+    });
+    rows
+}
+
+/// §8: the CA keys ODA needs, and how the last downloads went.
+fn parameter_rows(s: &Shared) -> Vec<Row> {
+    const PARAMS: &str = "parameters";
+    let snap = s.snap();
+    let p = &snap.parameters;
+    if snap.state == "unbound" {
+        return vec![row(PARAMS, "CA keys", Status::Warn, "none before binding", "Bind and sign in: the keys come with the first sign-in.")];
+    }
+    let mut rows = vec![if p.ca_keys > 0 {
+        row(PARAMS, "CA keys", Status::Ok, format!("{} usable ({} expired), source {}", p.ca_keys, p.expired_keys, p.source), "")
+    } else {
+        row(
+            PARAMS,
+            "CA keys",
+            Status::Warn,
+            format!("no usable CA key ({} expired): cards are not authenticated offline", p.expired_keys),
+            "Download them: posctl params --update (after posctl sign-in); if the host refuses, ask the acquirer to enable the CA key download.",
+        )
+    }];
+    if !p.rejected.is_empty() {
+        rows.push(row(
+            PARAMS,
+            "refused keys",
+            Status::Warn,
+            format!("refused at the last download: {}", p.rejected),
+            "The host served keys that do not check; tell the acquirer (the other keys are in use).",
+        ));
+    }
+    let failed = !p.last_outcome.is_empty() && p.last_outcome.split("; ").any(|part| !part.contains(": ok at "));
+    rows.push(match (p.updated_at.is_empty(), failed) {
+        (_, true) => row(
+            PARAMS,
+            "last download",
+            Status::Warn,
+            p.last_outcome.clone(),
+            "The sets in force stay; the terminal tries again at the next sign-in (posctl params --update to try now).",
+        ),
+        (true, false) => row(
+            PARAMS,
+            "last download",
+            Status::Warn,
+            "never downloaded: the [emv] values of posd.toml are in force",
+            "Sign in (posctl sign-in): the downloads follow the first sign-in.",
+        ),
+        (false, false) => row(PARAMS, "last download", Status::Ok, format!("complete at {}", p.updated_at), ""),
     });
     rows
 }

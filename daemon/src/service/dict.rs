@@ -58,7 +58,9 @@ pub fn txn(r: &TxnResult) -> Dict {
         .s("entry_mode", &r.entry_mode)
         .s("time", &r.time)
         .s("host_date", &r.host_date)
-        .s("reference", &r.reference);
+        .s("reference", &r.reference)
+        .s("oda", &r.oda)
+        .s("tvr", &r.tvr);
     match r.balance {
         Some(b) => d.x("balance", b).build(),
         None => d.build(),
@@ -72,6 +74,22 @@ pub fn bind(r: &BindResult) -> Dict {
         .s("merchant_name", &r.merchant_name)
         .t("deposit_amount", r.deposit_amount)
         .s("deposit_status", deposit_status_word(&r.deposit_status))
+        .build()
+}
+
+pub fn update_parameters(r: &crate::engine::parameters::UpdateResult) -> Dict {
+    DictBuilder::new().u("ca_keys", r.ca_keys).u("rejected_keys", r.rejected_keys).u("aids", r.aids).s("updated_at", &r.updated_at).build()
+}
+
+pub fn parameters(p: &crate::engine::parameters::ParametersView) -> Dict {
+    DictBuilder::new()
+        .s("source", &p.source)
+        .s("updated_at", &p.updated_at)
+        .u("ca_keys", p.ca_keys)
+        .u("aids", p.aids)
+        .u("expired_keys", p.expired_keys)
+        .s("rejected", &p.rejected)
+        .s("last_download", &p.last_outcome)
         .build()
 }
 

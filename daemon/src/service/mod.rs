@@ -290,6 +290,9 @@ async fn announce(server: &zbus::ObjectServer, (old, was_busy): &(Snapshot, bool
     if old.last_error != new.last_error {
         ti.last_error_changed(&te).await?;
     }
+    if old.parameters != new.parameters {
+        ti.parameters_changed(&te).await?;
+    }
     drop(ti);
     let q = server.interface::<_, Strict<queue::QueueIface>>(OBJECT_PATH).await?;
     let (qi, qe) = (q.get().await, q.signal_emitter().clone());

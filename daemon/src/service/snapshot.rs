@@ -35,6 +35,8 @@ pub struct Snapshot {
     pub clock_offset_secs: Option<i64>,
     pub tmk_present: bool,
     pub hardware: HardwareCheck,
+    /// The CA keys and IC parameters in force (§8).
+    pub parameters: crate::engine::parameters::ParametersView,
 }
 
 impl Snapshot {
@@ -73,6 +75,7 @@ impl Snapshot {
             clock_offset_secs: session.map(|s| s.clock_offset_secs),
             tmk_present,
             hardware: engine.hardware_check(),
+            parameters: engine.parameters_view().unwrap_or_default(),
         }
     }
 

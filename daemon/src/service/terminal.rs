@@ -33,6 +33,15 @@ impl TerminalIface {
         }
     }
 
+    /// The CA key and IC parameter downloads now (§8).
+    #[zbus(out_args("result"))]
+    async fn update_parameters(&self) -> Result<Dict, PosError> {
+        match self.0.worker.call(Job::UpdateParameters).await? {
+            Done::Parameters(r) => Ok(dict::update_parameters(&r)),
+            other => Err(PosError::unexpected(&other)),
+        }
+    }
+
     async fn sign_out(&self) -> Result<(), PosError> {
         self.0.worker.call(Job::SignOut).await?;
         Ok(())
@@ -95,6 +104,12 @@ impl TerminalIface {
     async fn deposit(&self) -> Dict {
         let s = self.0.snap();
         DictBuilder::new().t("amount", s.deposit_amount).s("status", dict::deposit_status_word(&s.deposit_status)).build()
+    }
+
+    /// The CA keys and IC parameters in force and where they came from.
+    #[zbus(property)]
+    async fn parameters(&self) -> Dict {
+        dict::parameters(&self.0.snap().parameters)
     }
 
     #[zbus(property)]

@@ -25,6 +25,8 @@ pub enum Job {
     Refund(u64, RefundOriginal),
     Balance,
     Flush,
+    /// The §8 downloads now.
+    UpdateParameters,
     /// Sign in if needed and forward what is queued (at launch).
     StartUp,
     /// Forward what is queued, quietly (the periodic retry).
@@ -48,8 +50,9 @@ pub enum Done {
     Bind(BindResult),
     SignIn(SignInResult),
     Settle(SettleResult),
-    Txn(TxnResult),
+    Txn(Box<TxnResult>),
     Flush(FlushResult),
+    Parameters(crate::engine::parameters::UpdateResult),
     Nothing,
 }
 
@@ -155,16 +158,18 @@ fn run(engine: &mut Engine, job: Job) -> EngineResult<Done> {
         Job::SignIn => engine.sign_in().map(Done::SignIn),
         Job::SignOut => engine.sign_out().map(|()| Done::Nothing),
         Job::Settle => engine.settle().map(Done::Settle),
-        Job::Sale(amount, options) => engine.sale(amount, &options).map(Done::Txn),
-        Job::Void(stan) => engine.void(stan).map(Done::Txn),
-        Job::Refund(amount, original) => engine.refund(amount, &original).map(Done::Txn),
-        Job::Balance => engine.balance().map(Done::Txn),
+        Job::Sale(amount, options) => engine.sale(amount, &options).map(|r| Done::Txn(Box::new(r))),
+        Job::Void(stan) => engine.void(stan).map(|r| Done::Txn(Box::new(r))),
+        Job::Refund(amount, original) => engine.refund(amount, &original).map(|r| Done::Txn(Box::new(r))),
+        Job::Balance => engine.balance().map(|r| Done::Txn(Box::new(r))),
         Job::Flush => engine.flush().map(Done::Flush),
+        Job::UpdateParameters => engine.update_parameters().map(Done::Parameters),
         Job::StartUp => {
             engine.start_up();
             Ok(Done::Nothing)
         }
         Job::Forward => {
+            engine.run_due_downloads(false);
             if engine.queue_stats().is_ok_and(|q| q.depth + q.unanswered_refunds > 0) || engine.store().pending_reversals().is_ok_and(|r| !r.is_empty()) {
                 let _ = engine.flush();
             }
