@@ -119,10 +119,17 @@ fn parameter_rows(p: &Map<String, Json>) -> Vec<(&'static str, String)> {
     rows
 }
 
+/// The values in force per AID (`Parameters.in_force`), one row each.
+fn in_force_rows(p: &Map<String, Json>) -> Vec<(&'static str, String)> {
+    let lines = p.get("in_force").and_then(Json::as_array).cloned().unwrap_or_default();
+    lines.iter().filter_map(Json::as_str).map(|l| ("", l.to_string())).collect()
+}
+
 /// `posctl params`.
 pub fn parameters(p: &Map<String, Json>) -> String {
     let mut page = Page::new();
     page.section("Parameters", &parameter_rows(p));
+    page.section("In force", &in_force_rows(p));
     page.0
 }
 

@@ -140,6 +140,7 @@ fn over_the_bus_parameters_update_parameters_posctl_params_and_diagnose() {
     let out = rig.posctl(&["params"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && text.contains("1 usable, 1 expired") && text.contains("A000000333/82 checksum") && text.contains("host"), "{text}");
+    assert!(text.contains("A000000333010101: TAC denial 0050000000 (host)") && text.contains("default 5C40000000 (host)"), "the values in force, with their source: {text}");
     let out = rig.posctl(&["--json", "params"]);
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).expect("posctl --json params");
     assert_eq!(j["ca_keys"], json!(1), "{j}");
@@ -163,7 +164,9 @@ fn over_the_bus_parameters_update_parameters_posctl_params_and_diagnose() {
 #[test]
 fn a_pinned_key_keeps_its_configured_value_and_says_so() {
     let rig = Rig::signed_in_with(|c| c.emv.pin = vec!["floor_limit".into()]);
-    assert_eq!(rig.engine.parameters_view().expect("view").source, "host+pinned");
+    let view = rig.engine.parameters_view().expect("view");
+    assert_eq!(view.source, "host+pinned");
+    assert!(view.in_force.iter().all(|l| l.contains("floor limit 0.00 yuan (pinned)") && l.contains("default 5C40000000 (host)")), "{:?}", view.in_force);
 }
 
 /// The ODA cards end to end over D-Bus: posd, the simulator, the journal.

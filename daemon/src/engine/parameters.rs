@@ -42,6 +42,9 @@ pub struct ParametersView {
     pub expired_keys: u32,
     pub rejected: String,
     pub last_outcome: String,
+    /// Per AID, the action codes, floor limit and application version in
+    /// force, each with where it came from (`host`, `pinned`, `config`).
+    pub in_force: Vec<String>,
 }
 
 /// Which downloads a reply header asked for.
@@ -222,7 +225,9 @@ impl Engine {
             .map(|(what, r)| format!("{what}: {} at {}", r.outcome, r.last_try))
             .collect::<Vec<_>>()
             .join("; ");
+        let in_force = self.in_force_lines();
         Ok(ParametersView {
+            in_force,
             source: source.into(),
             updated_at: std::cmp::max(k.updated_at.clone(), p.updated_at.clone()),
             ca_keys: keys.len() as u32 - expired,
@@ -231,6 +236,35 @@ impl Engine {
             rejected: k.rejected,
             last_outcome,
         })
+    }
+
+    fn in_force_lines(&self) -> Vec<String> {
+        let base = &self.params;
+        let line = |who: String, p: &super::emv::Params, from: &dyn Fn(&str) -> &'static str| {
+            format!(
+                "{who}: TAC denial {} ({}), online {} ({}), default {} ({}), floor limit {} ({}), app version {} ({})",
+                hex::encode_upper(p.tac.denial),
+                from("tac_denial"),
+                hex::encode_upper(p.tac.online),
+                from("tac_online"),
+                hex::encode_upper(p.tac.default),
+                from("tac_default"),
+                super::money::Money { minor: p.floor_limit, currency: &self.cfg.terminal.currency },
+                from("floor_limit"),
+                hex::encode_upper(&p.app_version),
+                from("app_version"),
+            )
+        };
+        if base.downloaded.is_empty() {
+            return vec![line("every AID".into(), base, &|_| "config")];
+        }
+        base.downloaded
+            .iter()
+            .map(|set| {
+                let pinned = |key: &str| if base.pinned.iter().any(|k| k == key) { "pinned" } else { "host" };
+                line(hex::encode_upper(&set.aid), &base.for_aid(&set.aid), &pinned)
+            })
+            .collect()
     }
 
     /// A reply header asked for a download (`4`/`5`).

@@ -35,6 +35,13 @@ impl DictBuilder {
         self.0.insert(key.into(), OwnedValue::from(value));
         self
     }
+    /// An `as` value.
+    pub fn strings(mut self, key: &str, values: &[String]) -> Self {
+        if let Ok(v) = OwnedValue::try_from(zbus::zvariant::Value::from(values.to_vec())) {
+            self.0.insert(key.into(), v);
+        }
+        self
+    }
     pub fn build(self) -> Dict {
         self.0
     }
@@ -90,6 +97,7 @@ pub fn parameters(p: &crate::engine::parameters::ParametersView) -> Dict {
         .u("expired_keys", p.expired_keys)
         .s("rejected", &p.rejected)
         .s("last_download", &p.last_outcome)
+        .strings("in_force", &p.in_force)
         .build()
 }
 
