@@ -38,26 +38,31 @@ def send(conn, apdu):
     return bytes(out), (sw1 << 8) | sw2
 
 
+def _header(buf, i):
+    """The tag at buf[i] and where its value starts and ends."""
+    tag = buf[i]
+    i += 1
+    if tag & 0x1F == 0x1F:
+        while True:
+            tag = (tag << 8) | buf[i]
+            i += 1
+            if not buf[i - 1] & 0x80:
+                break
+    length = buf[i]
+    i += 1
+    if length & 0x80:
+        n = length & 0x7F
+        length = int.from_bytes(buf[i:i + n], "big")
+        i += n
+    return tag, i, i + length
+
+
 def tlv(buf, descend=True):
     """BER-TLV walk: yields (tag, value), descending into constructed tags."""
     i = 0
     while i < len(buf):
-        tag = buf[i]
-        i += 1
-        if tag & 0x1F == 0x1F:
-            while True:
-                tag = (tag << 8) | buf[i]
-                i += 1
-                if not buf[i - 1] & 0x80:
-                    break
-        length = buf[i]
-        i += 1
-        if length & 0x80:
-            n = length & 0x7F
-            length = int.from_bytes(buf[i:i + n], "big")
-            i += n
-        value = buf[i:i + length]
-        i += length
+        tag, start, i = _header(buf, i)
+        value = buf[start:i]
         yield tag, value
         first = tag
         while first > 0xFF:
@@ -70,23 +75,9 @@ def tlv_raw(buf):
     """Top-level BER-TLV objects as (tag, the object's bytes as encoded)."""
     i = 0
     while i < len(buf):
-        start = i
-        tag = buf[i]
-        i += 1
-        if tag & 0x1F == 0x1F:
-            while True:
-                tag = (tag << 8) | buf[i]
-                i += 1
-                if not buf[i - 1] & 0x80:
-                    break
-        length = buf[i]
-        i += 1
-        if length & 0x80:
-            n = length & 0x7F
-            length = int.from_bytes(buf[i:i + n], "big")
-            i += n
-        i += length
-        yield tag, buf[start:i]
+        begin = i
+        tag, _start, i = _header(buf, i)
+        yield tag, buf[begin:i]
 
 
 def select(conn, name):

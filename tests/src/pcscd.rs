@@ -155,3 +155,29 @@ fn wait_port_free(port: u16) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// The vpcd port base of this checkout (`SMARTPOS_VPCD_PORTS`, default
+/// 29110), plus `offset` for a test of its own. The ports sit below Linux's
+/// ephemeral range (32768–60999): a port in there can be held in TIME_WAIT
+/// by any test's loopback connection, and once was (36110). A second
+/// checkout testing on the same machine sets another base (`scripts/flaky` does).
+pub fn vpcd_ports(offset: u16) -> u16 {
+    std::env::var("SMARTPOS_VPCD_PORTS").ok().and_then(|v| v.parse().ok()).unwrap_or(29110) + offset
+}
+
+/// Runs the ignored test `scenario` of the current test binary in a child
+/// process whose environment names a private pcscd's socket (libpcsclite
+/// reads it at start; a test may not change its own environment); the
+/// child finds the folder for it in `POS_PCSCD_DIR`. Panics with the
+/// child's output unless it passed.
+pub fn run_scenario_in_child(scenario: &str) {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = std::process::Command::new(std::env::current_exe().expect("exe"))
+        .args(["--exact", scenario, "--nocapture", "--include-ignored", "--test-threads", "1"])
+        .env("PCSCLITE_CSOCK_NAME", dir.path().join("pcscd.comm"))
+        .env("POS_PCSCD_DIR", dir.path())
+        .output()
+        .expect("child test");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("1 passed"), "child scenario {scenario} failed:\n{text}");
+}

@@ -14,7 +14,7 @@ use smartpos_hal::pcsc_reader::PcscReader;
 use smartpos_hal::{Cancel, CardReader};
 use smartpos_proto::crypto::oda::PublicKey;
 use smartpos_tests::oracle;
-use smartpos_tests::pcscd::PrivatePcscd;
+use smartpos_tests::pcscd::{PrivatePcscd, run_scenario_in_child, vpcd_ports};
 use smartpos_vcard::testdata::TestData;
 use std::time::Duration;
 
@@ -26,21 +26,9 @@ const TODAY: &str = "20261203";
 const CARDS: [(&str, &str, bool); 6] =
     [("sda", "sda", true), ("dda", "dda", true), ("cda", "cda", true), ("tampered-sda", "sda", false), ("dda-expired-ca", "dda", false), ("default", "none", false)];
 
-fn vpcd_ports() -> u16 {
-    std::env::var("SMARTPOS_VPCD_PORTS").ok().and_then(|v| v.parse().ok()).unwrap_or(29110) + 20
-}
-
 #[test]
 fn the_oracle_and_the_terminal_agree_on_every_oda_card() {
-    let dir = tempfile::tempdir().expect("dir");
-    let out = std::process::Command::new(std::env::current_exe().expect("exe"))
-        .args(["--exact", "oda_scenario", "--nocapture", "--include-ignored", "--test-threads", "1"])
-        .env("PCSCLITE_CSOCK_NAME", dir.path().join("pcscd.comm"))
-        .env("POS_PCSCD_DIR", dir.path())
-        .output()
-        .expect("child test");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && text.contains("1 passed"), "child scenario failed:\n{text}");
+    run_scenario_in_child("oda_scenario");
 }
 
 fn terminal_ca_keys(data: &TestData) -> Vec<CaKey> {
@@ -58,7 +46,7 @@ fn terminal_ca_keys(data: &TestData) -> Vec<CaKey> {
 #[ignore = "runs inside the_oracle_and_the_terminal_agree_on_every_oda_card"]
 fn oda_scenario() {
     let dir = std::env::var("POS_PCSCD_DIR").expect("run through the_oracle_and_the_terminal_agree_on_every_oda_card");
-    let pcscd = PrivatePcscd::start_in(std::path::Path::new(&dir), vpcd_ports());
+    let pcscd = PrivatePcscd::start_in(std::path::Path::new(&dir), vpcd_ports(40));
     let (var, sock) = pcscd.client_env();
     let data = TestData::embedded();
     let cards_toml = oracle::repo_root().join("vcard/test-cards.toml");

@@ -5,18 +5,9 @@
 use smartpos_hal::pcsc_reader::PcscReader;
 use smartpos_hal::{Cancel, CardReader, ReaderError};
 use smartpos_tests::oracle;
-use smartpos_tests::pcscd::{PrivatePcscd, READER_NAME};
+use smartpos_tests::pcscd::{PrivatePcscd, READER_NAME, run_scenario_in_child, vpcd_ports};
 use smartpos_vcard::testdata::TestData;
 use std::time::Duration;
-
-/// vpcd listens on fixed ports. They sit below Linux's ephemeral range
-/// (32768–60999): a port in there can be held in TIME_WAIT by any test's
-/// loopback connection, and once was (36110, "stays in use"). A second
-/// checkout testing on the same machine sets `SMARTPOS_VPCD_PORTS` to
-/// another base (`scripts/flaky` does).
-fn vpcd_ports() -> u16 {
-    std::env::var("SMARTPOS_VPCD_PORTS").ok().and_then(|v| v.parse().ok()).unwrap_or(29110)
-}
 
 const VCARD: &str = env!("CARGO_BIN_EXE_pos-vcard");
 
@@ -28,7 +19,7 @@ fn independent_read(pcscd: &PrivatePcscd) -> serde_json::Value {
 
 #[test]
 fn an_independent_emv_reader_sees_application_pan_and_expiry() {
-    let pcscd = PrivatePcscd::start(vpcd_ports());
+    let pcscd = PrivatePcscd::start(vpcd_ports(0));
     let data = TestData::embedded();
     for (label, extra) in [("default", &[][..]), ("low-balance", &["--t0", "--no-pse"][..])] {
         let profile = data.card(label).expect("card");
@@ -43,15 +34,7 @@ fn an_independent_emv_reader_sees_application_pan_and_expiry() {
 
 #[test]
 fn the_pcsc_backend_follows_cards_pcscd_restarts_and_cancel() {
-    let dir = tempfile::tempdir().expect("dir");
-    let out = std::process::Command::new(std::env::current_exe().expect("exe"))
-        .args(["--exact", "pcsc_backend_scenario", "--nocapture", "--include-ignored", "--test-threads", "1"])
-        .env("PCSCLITE_CSOCK_NAME", dir.path().join("pcscd.comm"))
-        .env("POS_PCSCD_DIR", dir.path())
-        .output()
-        .expect("child test");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && text.contains("1 passed"), "child scenario failed:\n{text}");
+    run_scenario_in_child("pcsc_backend_scenario");
 }
 
 /// Runs in a child process that has the private pcscd's socket in its
@@ -61,7 +44,7 @@ fn the_pcsc_backend_follows_cards_pcscd_restarts_and_cancel() {
 #[ignore = "runs inside the_pcsc_backend_follows_cards_pcscd_restarts_and_cancel"]
 fn pcsc_backend_scenario() {
     let dir = std::env::var("POS_PCSCD_DIR").expect("run through the_pcsc_backend_follows_cards_pcscd_restarts_and_cancel");
-    let mut pcscd = PrivatePcscd::start_in(std::path::Path::new(&dir), vpcd_ports() + 10);
+    let mut pcscd = PrivatePcscd::start_in(std::path::Path::new(&dir), vpcd_ports(10));
     let mut reader = PcscReader::new("virtual pcd 00 00");
     let never = Cancel::new();
     let select_pse = b"\x00\xA4\x04\x00\x0E1PAY.SYS.DDF01\x00";
@@ -144,7 +127,7 @@ fn posd_on_pcsc(pcscd: &PrivatePcscd) -> smartpos_tests::posd::PosdRig {
 
 #[test]
 fn a_sale_through_pcscd_with_card_pulled_and_pcscd_restarted() {
-    let mut pcscd = PrivatePcscd::start(vpcd_ports() + 20);
+    let mut pcscd = PrivatePcscd::start(vpcd_ports(20));
     let rig = posd_on_pcsc(&pcscd);
     rig.call("Terminal", "Bind", &["s", "483920"]).expect("bind");
     let reader = rig.get("Hardware", "CardReader");
@@ -198,7 +181,7 @@ fn approved_after_pcscd_restart(pcscd: &mut PrivatePcscd, rig: &smartpos_tests::
 /// reversed. With pcscd back the next sale is approved and charged once.
 #[test]
 fn pcscd_killed_while_the_sale_is_at_the_host_reverses_it() {
-    let mut pcscd = PrivatePcscd::start(vpcd_ports() + 30);
+    let mut pcscd = PrivatePcscd::start(vpcd_ports(30));
     let rig = posd_on_pcsc(&pcscd);
     rig.call("Terminal", "Bind", &["s", "483920"]).expect("bind");
     rig.call("Terminal", "SignIn", &[]).expect("sign in");
