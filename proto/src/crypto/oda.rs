@@ -119,30 +119,57 @@ fn key_from(field: &[u8], key_len: usize, remainder: &[u8], exponent: &[u8], wha
     Ok(PublicKey { modulus, exponent: exponent.to_vec() })
 }
 
+/// Where a public key certificate's parts sit (Book 2 Tables 13 and 14):
+/// both are format, identifier (PAN or its leftmost digits), expiry MMYY,
+/// serial, hash and key algorithms, key length, exponent length, key.
+struct CertLayout {
+    what: &'static str,
+    format: u8,
+    /// The identifier's bytes (BCD, F-padded).
+    id: std::ops::Range<usize>,
+}
+
+impl CertLayout {
+    /// Recovers the certificate (with the key's remainder and exponent)
+    /// under `signer` and runs every check; the hash covers the remainder,
+    /// the exponent and `covered`.
+    fn recover_key(
+        &self,
+        (cert, remainder, exponent): (&[u8], &[u8], &[u8]),
+        signer: &PublicKey,
+        id_ok: impl Fn(&str) -> bool,
+        covered: &[u8],
+        today: &str,
+    ) -> Result<PublicKey, OdaError> {
+        let rec = recover(cert, signer, self.what)?;
+        check_format(&rec, self.format, self.what)?;
+        let (body, hash) = body_and_hash(&rec);
+        if sha1(&[body, remainder, exponent, covered]) != hash {
+            return Err(OdaError::Hash(self.what));
+        }
+        if !id_ok(&digits(rec.get(self.id.clone()).unwrap_or_default())) {
+            return Err(OdaError::Pan(self.what));
+        }
+        let at = self.id.end;
+        if !not_expired(rec.get(at..at + 2).unwrap_or_default(), today) {
+            return Err(OdaError::Expired(self.what));
+        }
+        // Serial (3 bytes), then the hash and key algorithms.
+        if rec.get(at + 5) != Some(&0x01) || rec.get(at + 6) != Some(&0x01) {
+            return Err(OdaError::Algorithm(self.what));
+        }
+        let key_len = usize::from(*rec.get(at + 7).ok_or(OdaError::Malformed(self.what))?);
+        let field = rec.get(at + 9..rec.len() - 21).unwrap_or_default();
+        key_from(field, key_len, remainder, exponent, self.what)
+    }
+}
+
 /// Issuer public key from its certificate (tag `90`, with `92` remainder and
 /// `9F32` exponent) under the CA key (EMV Book 2 §5.3 / §6.3). `pan` is the
 /// card's PAN digits, `today` YYMMDD.
 pub fn recover_issuer_key(cert: &[u8], remainder: &[u8], exponent: &[u8], ca: &PublicKey, pan: &str, today: &str) -> Result<PublicKey, OdaError> {
-    const WHAT: &str = "issuer public key certificate";
-    let rec = recover(cert, ca, WHAT)?;
-    check_format(&rec, 0x02, WHAT)?;
-    let (body, hash) = body_and_hash(&rec);
-    if sha1(&[body, remainder, exponent]) != hash {
-        return Err(OdaError::Hash(WHAT));
-    }
-    let issuer_id = digits(rec.get(2..6).unwrap_or_default());
-    if !(3..=8).contains(&issuer_id.len()) || !pan.starts_with(&issuer_id) {
-        return Err(OdaError::Pan(WHAT));
-    }
-    if !not_expired(rec.get(6..8).unwrap_or_default(), today) {
-        return Err(OdaError::Expired(WHAT));
-    }
-    if rec.get(11) != Some(&0x01) || rec.get(12) != Some(&0x01) {
-        return Err(OdaError::Algorithm(WHAT));
-    }
-    let key_len = usize::from(*rec.get(13).ok_or(OdaError::Malformed(WHAT))?);
-    let field = rec.get(15..rec.len() - 21).unwrap_or_default();
-    key_from(field, key_len, remainder, exponent, WHAT)
+    let layout = CertLayout { what: "issuer public key certificate", format: 0x02, id: 2..6 };
+    layout.recover_key((cert, remainder, exponent), ca, |id| (3..=8).contains(&id.len()) && pan.starts_with(id), &[], today)
 }
 
 /// SDA: signed static application data (tag `93`) over the static data to
@@ -164,25 +191,8 @@ pub fn verify_ssad(ssad: &[u8], issuer: &PublicKey, static_data: &[u8]) -> Resul
 /// ICC public key from its certificate (`9F46`, `9F48` remainder, `9F47`
 /// exponent) under the issuer key; the certificate covers the static data.
 pub fn recover_icc_key(cert: &[u8], remainder: &[u8], exponent: &[u8], issuer: &PublicKey, pan: &str, static_data: &[u8], today: &str) -> Result<PublicKey, OdaError> {
-    const WHAT: &str = "ICC public key certificate";
-    let rec = recover(cert, issuer, WHAT)?;
-    check_format(&rec, 0x04, WHAT)?;
-    let (body, hash) = body_and_hash(&rec);
-    if sha1(&[body, remainder, exponent, static_data]) != hash {
-        return Err(OdaError::Hash(WHAT));
-    }
-    if digits(rec.get(2..12).unwrap_or_default()) != pan {
-        return Err(OdaError::Pan(WHAT));
-    }
-    if !not_expired(rec.get(12..14).unwrap_or_default(), today) {
-        return Err(OdaError::Expired(WHAT));
-    }
-    if rec.get(17) != Some(&0x01) || rec.get(18) != Some(&0x01) {
-        return Err(OdaError::Algorithm(WHAT));
-    }
-    let key_len = usize::from(*rec.get(19).ok_or(OdaError::Malformed(WHAT))?);
-    let field = rec.get(21..rec.len() - 21).unwrap_or_default();
-    key_from(field, key_len, remainder, exponent, WHAT)
+    let layout = CertLayout { what: "ICC public key certificate", format: 0x04, id: 2..12 };
+    layout.recover_key((cert, remainder, exponent), issuer, |id| id == pan, static_data, today)
 }
 
 /// DDA and CDA: signed dynamic application data (`9F4B`) under the ICC key,
