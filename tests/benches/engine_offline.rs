@@ -56,6 +56,8 @@ fn main() {
         c.emv.floor_limit = 1_000_000;
         c.emv.tac_online = "0000008000".into();
         c.emv.absent_iac_online = "0000000000".into();
+        // Kept over the host's downloaded IC parameters (floor limit 0).
+        c.emv.pin = vec!["floor_limit".into(), "tac_online".into()];
         c.offline.max_count = 1_000_000;
         c.offline.max_total = u64::MAX / 4;
         c.offline.max_age_secs = 86_400;
