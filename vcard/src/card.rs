@@ -72,6 +72,8 @@ pub struct VirtualCard {
     pub pull_after_arqc: bool,
     /// The ODA cards' keys and certificates (§9); `None` for the cards of §7.
     oda: Option<OdaMaterial>,
+    /// Record 2 once signed (its certificates do not change; signing is slow in a debug build).
+    record2: std::sync::OnceLock<Vec<u8>>,
 }
 
 impl VirtualCard {
@@ -99,6 +101,7 @@ impl VirtualCard {
             refuse_second_ac: false,
             pull_after_arqc: false,
             oda: OdaMaterial::for_card(profile),
+            record2: std::sync::OnceLock::new(),
         })
     }
 
@@ -236,7 +239,7 @@ impl VirtualCard {
                 tlv::write(0x61, &entry, &mut body);
             }
             (1, 1) if self.read_allowed() => body = self.record1(self.profile.tamper),
-            (1, 2) if self.read_allowed() && self.oda.is_some() => body = self.record2(),
+            (1, 2) if self.read_allowed() && self.oda.is_some() => body = self.record2.get_or_init(|| self.record2()).clone(),
             (1, 1 | 2) if self.read_allowed() => return Err(sw::RECORD_NOT_FOUND),
             (1, 1 | 2) => return Err(sw::CONDITIONS_NOT_SATISFIED),
             _ => return Err(sw::RECORD_NOT_FOUND),

@@ -67,9 +67,6 @@ impl Engine {
     /// Signs in (one attempt, or several while the host cannot be reached).
     pub fn sign_in(&mut self) -> EngineResult<SignInResult> {
         let r = self.sign_in_with_retries();
-        if r.is_ok() {
-            self.run_due_downloads(true);
-        }
         self.record(r)
     }
 
@@ -136,6 +133,9 @@ impl Engine {
         self.keys = Some(keys);
         self.resign = false;
         tracing::info!(batch, clock_offset_secs = offset, "signed in");
+        // Whichever way the sign-in came (asked for, before a payment, at
+        // start-up, at the host's request): the §8 downloads that are due.
+        self.run_due_downloads(true);
         Ok(SignInResult { batch, signed_in_at, host_time })
     }
 
