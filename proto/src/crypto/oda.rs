@@ -172,19 +172,25 @@ pub fn recover_issuer_key(cert: &[u8], remainder: &[u8], exponent: &[u8], ca: &P
     layout.recover_key((cert, remainder, exponent), ca, |id| (3..=8).contains(&id.len()) && pan.starts_with(id), &[], today)
 }
 
+/// A signature of format `format` under `key` whose hash covers `covered`
+/// (Book 2 Tables 15 and 17: format, hash algorithm, …, hash, trailer).
+fn signed_data(signed: &[u8], key: &PublicKey, format: u8, covered: &[u8], what: &'static str) -> Result<Vec<u8>, OdaError> {
+    let rec = recover(signed, key, what)?;
+    check_format(&rec, format, what)?;
+    let (body, hash) = body_and_hash(&rec);
+    if sha1(&[body, covered]) != hash {
+        return Err(OdaError::Hash(what));
+    }
+    if rec.get(2) != Some(&0x01) {
+        return Err(OdaError::Algorithm(what));
+    }
+    Ok(rec)
+}
+
 /// SDA: signed static application data (tag `93`) over the static data to
 /// be authenticated; returns the data authentication code (`9F45`).
 pub fn verify_ssad(ssad: &[u8], issuer: &PublicKey, static_data: &[u8]) -> Result<[u8; 2], OdaError> {
-    const WHAT: &str = "signed static application data";
-    let rec = recover(ssad, issuer, WHAT)?;
-    check_format(&rec, 0x03, WHAT)?;
-    let (body, hash) = body_and_hash(&rec);
-    if sha1(&[body, static_data]) != hash {
-        return Err(OdaError::Hash(WHAT));
-    }
-    if rec.get(2) != Some(&0x01) {
-        return Err(OdaError::Algorithm(WHAT));
-    }
+    let rec = signed_data(ssad, issuer, 0x03, static_data, "signed static application data")?;
     Ok([rec.get(3).copied().unwrap_or(0), rec.get(4).copied().unwrap_or(0)])
 }
 
@@ -200,15 +206,7 @@ pub fn recover_icc_key(cert: &[u8], remainder: &[u8], exponent: &[u8], issuer: &
 /// number for CDA). Returns the ICC dynamic data.
 pub fn verify_sdad(sdad: &[u8], icc: &PublicKey, terminal_data: &[u8]) -> Result<Vec<u8>, OdaError> {
     const WHAT: &str = "signed dynamic application data";
-    let rec = recover(sdad, icc, WHAT)?;
-    check_format(&rec, 0x05, WHAT)?;
-    let (body, hash) = body_and_hash(&rec);
-    if sha1(&[body, terminal_data]) != hash {
-        return Err(OdaError::Hash(WHAT));
-    }
-    if rec.get(2) != Some(&0x01) {
-        return Err(OdaError::Algorithm(WHAT));
-    }
+    let rec = signed_data(sdad, icc, 0x05, terminal_data, WHAT)?;
     let len = usize::from(*rec.get(3).ok_or(OdaError::Malformed(WHAT))?);
     rec.get(4..4 + len).filter(|_| 4 + len <= rec.len() - 21).map(<[u8]>::to_vec).ok_or(OdaError::Malformed(WHAT))
 }
