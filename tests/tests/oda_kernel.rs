@@ -7,25 +7,13 @@
 //! "not performed".
 
 use posd::config::Emv;
-use posd::engine::emv::oda::{Authenticator, CaKey, Method, NoOda, OfflineDataAuth};
+use posd::engine::emv::oda::{Authenticator, Method, NoOda, OfflineDataAuth};
 use posd::engine::emv::tvr::Decision;
 use posd::engine::emv::{EmvTxn, Params, TxnType};
 use smartpos_hal::sim::{CardSlot, SimReader};
-use smartpos_proto::crypto::oda::PublicKey;
+use smartpos_tests::acquirer::terminal_ca_keys;
 use smartpos_vcard::card::VirtualCard;
 use smartpos_vcard::testdata::TestData;
-
-fn ca_keys(data: &TestData) -> Vec<CaKey> {
-    let base = data.ca_keys.iter().find(|k| k.index == "80").expect("CA key 80");
-    let key = PublicKey { modulus: hex::decode(base.modulus.as_deref().unwrap_or_default()).expect("hex"), exponent: vec![3] };
-    ["80", "81"]
-        .iter()
-        .map(|index| {
-            let entry = data.ca_keys.iter().find(|k| k.index == *index).expect("key");
-            CaKey { rid: [0xA0, 0, 0, 0x03, 0x33], index: u8::from_str_radix(index, 16).expect("index"), key: key.clone(), expiry: entry.expiry.clone() }
-        })
-        .collect()
-}
 
 /// Reads `label` and runs ODA; for CDA also the first GENERATE AC (asking
 /// for a TC within the card's offline limit).
@@ -43,7 +31,7 @@ fn run(label: &str, oda: &dyn OfflineDataAuth) -> (Method, bool, [u8; 5], Option
 #[test]
 fn each_oda_card_gets_the_verdict_of_section_9() {
     let data = TestData::embedded();
-    let auth = Authenticator { ca_keys: ca_keys(&data) };
+    let auth = Authenticator { ca_keys: terminal_ca_keys(&data) };
     let (m, ok, tvr, _) = run("sda", &auth);
     assert_eq!((m, ok, tvr[0] & 0xEC), (Method::Sda, true, 0), "sda: TVR {tvr:02X?}");
     let (m, ok, tvr, _) = run("dda", &auth);
@@ -62,7 +50,7 @@ fn each_oda_card_gets_the_verdict_of_section_9() {
 #[test]
 fn negative_controls_a_wrong_ca_key_fails_every_card_and_no_keys_is_not_performed() {
     let data = TestData::embedded();
-    let mut keys = ca_keys(&data);
+    let mut keys = terminal_ca_keys(&data);
     for k in &mut keys {
         if let Some(b) = k.key.modulus.get_mut(100) {
             *b ^= 0x01;

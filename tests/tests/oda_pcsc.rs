@@ -7,12 +7,12 @@
 //! `tampered-sda` and `dda-expired-ca`, and a default card has no method.
 
 use posd::config::Emv;
-use posd::engine::emv::oda::{Authenticator, CaKey, Method};
+use posd::engine::emv::oda::{Authenticator, Method};
 use posd::engine::emv::tvr::Decision;
 use posd::engine::emv::{EmvTxn, Params, TxnType};
 use smartpos_hal::pcsc_reader::PcscReader;
 use smartpos_hal::{Cancel, CardReader};
-use smartpos_proto::crypto::oda::PublicKey;
+use smartpos_tests::acquirer::terminal_ca_keys;
 use smartpos_tests::oracle;
 use smartpos_tests::pcscd::{PrivatePcscd, run_scenario_in_child, vpcd_ports};
 use smartpos_vcard::testdata::TestData;
@@ -29,16 +29,6 @@ const CARDS: [(&str, &str, bool); 6] =
 #[test]
 fn the_oracle_and_the_terminal_agree_on_every_oda_card() {
     run_scenario_in_child("oda_scenario");
-}
-
-fn terminal_ca_keys(data: &TestData) -> Vec<CaKey> {
-    let base = data.ca_keys.iter().find(|k| k.index == "80").expect("CA key 80");
-    let key = PublicKey { modulus: hex::decode(base.modulus.as_deref().unwrap_or_default()).expect("hex"), exponent: vec![3] };
-    data.ca_keys
-        .iter()
-        .filter(|k| !k.corrupt_checksum)
-        .map(|k| CaKey { rid: [0xA0, 0, 0, 0x03, 0x33], index: u8::from_str_radix(&k.index, 16).expect("index"), key: key.clone(), expiry: k.expiry.clone() })
-        .collect()
 }
 
 /// Runs in a child process that has the private pcscd's socket in its environment.

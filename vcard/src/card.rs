@@ -431,7 +431,7 @@ impl VirtualCard {
         tlv::write(0x9F36, &self.atc.to_be_bytes(), &mut others);
         tlv::write(0x9F10, &IAD, &mut others);
         // No PDOL on these cards: the hash is over CDOL1 data and the other objects.
-        let hash = oda::transaction_hash(&[cdol1_data, &others]);
+        let hash = smartpos_proto::crypto::oda::transaction_hash(&[cdol1_data, &others]);
         let un = cdol1_data.get(cdol1_data.len().saturating_sub(4)..).unwrap_or_default();
         let dynamic = [&[8u8][..], &oda::dynamic_number(self.atc, un), &[cid], &ac, &hash].concat();
         let mut body = Vec::new();

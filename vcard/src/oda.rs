@@ -176,12 +176,6 @@ pub fn dynamic_number(atc: u16, terminal_data: &[u8]) -> [u8; 8] {
     out
 }
 
-/// CDA's transaction data hash code: SHA-1(PDOL data ‖ CDOL1 data ‖ the
-/// response's TLVs other than `9F4B`).
-pub fn transaction_hash(parts: &[&[u8]]) -> [u8; 20] {
-    sha1(parts)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

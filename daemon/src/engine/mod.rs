@@ -139,7 +139,9 @@ pub type ProgressSink = Box<dyn FnMut(Stage) + Send>;
 pub struct Engine {
     pub(crate) cfg: Config,
     pub(crate) params: emv::Params,
-    pub(crate) oda: Box<dyn emv::oda::OfflineDataAuth>,
+    /// Offline data authentication under the CA keys of the last download
+    /// (none held: every card is "ODA not performed").
+    pub(crate) oda: emv::oda::Authenticator,
     pub(crate) codec: Codec,
     pub(crate) mac: MacAlgorithm,
     pub(crate) store: Store,
@@ -183,7 +185,7 @@ impl Engine {
         let mut e = Self {
             cfg,
             params,
-            oda: Box::new(emv::oda::NoOda),
+            oda: emv::oda::Authenticator::default(),
             codec: dialect.codec,
             mac: dialect.mac,
             store,

@@ -17,7 +17,8 @@ use super::failpoint;
 use super::wire::WireError;
 use super::{Engine, EngineError, EngineResult};
 use crate::store::parameters::{CA_KEYS, DownloadRecord, PARAMS};
-use crate::store::{Identity, Store};
+use crate::store::{Identity, Store, StoreError};
+use rusqlite::Transaction;
 use smartpos_proto::exchange::Exchange;
 use smartpos_proto::fields::download62::{self as d62, AidParams, CaKeyRecord};
 
@@ -91,14 +92,14 @@ impl Engine {
         if self.keys.is_none() {
             return;
         }
-        let never = |store: &Store, kind| signed_in && store.download_due(kind).unwrap_or(true);
-        if self.requested.ca_keys || never(&self.store, CA_KEYS) {
+        let due = |store: &Store, kind| signed_in && store.download_due(kind).unwrap_or(true);
+        if self.requested.ca_keys || due(&self.store, CA_KEYS) {
             self.requested.ca_keys = false;
             if let Err(e) = self.download_ca_keys() {
                 tracing::warn!(error = %e, "CA key download");
             }
         }
-        if self.requested.params || never(&self.store, PARAMS) {
+        if self.requested.params || due(&self.store, PARAMS) {
             self.requested.params = false;
             if let Err(e) = self.download_params() {
                 tracing::warn!(error = %e, "IC parameter download");
@@ -120,99 +121,105 @@ impl Engine {
         }
     }
 
-    /// The CA key download; returns how many keys were refused.
-    fn download_ca_keys(&mut self) -> EngineResult<u32> {
+    /// One download of `kind`: marked started (committed first, so a crash
+    /// leaves it due), the set fetched, then `commit` replaces the old set
+    /// in one transaction; any failure is recorded and the old set stays.
+    fn download<T>(
+        &mut self,
+        kind: &str,
+        what: &str,
+        fetch: impl FnOnce(&mut Self, &Identity) -> EngineResult<T>,
+        commit: impl FnOnce(&Transaction<'_>, &T, &str) -> Result<(), StoreError>,
+    ) -> EngineResult<T> {
         let id = self.bound()?;
         let now = self.civil().rfc3339();
-        self.store.put_download_started(CA_KEYS, &now)?;
-        let result = (|| -> EngineResult<(Vec<CaKey>, Vec<String>)> {
-            let list = self.download_request(Exchange::CaKeyList, &id, None)?;
-            let entries = d62::parse_ca_key_list(list.get(62).unwrap_or_default()).map_err(malformed)?;
-            let (mut keys, mut rejected) = (Vec::new(), Vec::new());
-            for e in entries {
-                let label = format!("{}/{:02X}", hex::encode_upper(e.rid), e.index);
-                let reply = self.download_request(Exchange::CaKeyDownload, &id, Some(d62::encode_key_request(&e.rid, e.index)))?;
-                match CaKeyRecord::parse(reply.get(62).unwrap_or_default()) {
-                    Ok(k) if k.entry != e => rejected.push(format!("{label} does not match the list")),
-                    Ok(k) if !k.checksum_ok() => rejected.push(format!("{label} checksum")),
-                    Ok(k) => keys.push(CaKey { rid: k.entry.rid, index: k.entry.index, key: k.key, expiry: k.entry.expiry }),
-                    Err(why) => rejected.push(format!("{label} {why}")),
-                }
-            }
-            self.download_request(Exchange::CaKeyDownloadEnd, &id, None)?;
-            Ok((keys, rejected))
-        })();
-        let (keys, rejected) = match result {
-            Ok(r) => r,
+        self.store.put_download_started(kind, &now)?;
+        let set = match fetch(self, &id) {
+            Ok(set) => set,
             Err(e) => {
-                let err = download_error("CA key", e);
-                let _ = self.store.put_download_failed(CA_KEYS, &now, &err.message);
+                let err = download_error(what, e);
+                let _ = self.store.put_download_failed(kind, &now, &err.message);
                 return Err(err);
             }
         };
-        for r in &rejected {
-            tracing::warn!(key = %r, "CA key refused at download");
-        }
         failpoint::hit("download.commit.before");
         let tx = self.store.transaction()?;
-        Store::replace_ca_keys(&tx, &keys)?;
-        Store::put_download_done(&tx, CA_KEYS, &now, &rejected.join(", "))?;
-        tx.commit().map_err(crate::store::StoreError::from)?;
+        commit(&tx, &set, &now)?;
+        tx.commit().map_err(StoreError::from)?;
         failpoint::hit("download.commit.after");
-        tracing::info!(keys = keys.len(), rejected = rejected.len(), "CA keys downloaded");
         self.load_parameters()?;
+        Ok(set)
+    }
+
+    /// The CA key download; returns how many keys were refused.
+    fn download_ca_keys(&mut self) -> EngineResult<u32> {
+        let fetch = |e: &mut Self, id: &Identity| -> EngineResult<(Vec<CaKey>, Vec<String>)> {
+            let list = e.download_request(Exchange::CaKeyList, id, None)?;
+            let entries = d62::parse_ca_key_list(list.get(62).unwrap_or_default()).map_err(malformed)?;
+            let (mut keys, mut rejected) = (Vec::new(), Vec::new());
+            for entry in entries {
+                let label = format!("{}/{:02X}", hex::encode_upper(entry.rid), entry.index);
+                let reply = e.download_request(Exchange::CaKeyDownload, id, Some(d62::encode_key_request(&entry.rid, entry.index)))?;
+                let refused = match CaKeyRecord::parse(reply.get(62).unwrap_or_default()) {
+                    Ok(k) if k.entry != entry => format!("{label} does not match the list"),
+                    Ok(k) if !k.checksum_ok() => format!("{label} checksum"),
+                    Ok(k) => {
+                        keys.push(CaKey { rid: k.entry.rid, index: k.entry.index, key: k.key, expiry: k.entry.expiry });
+                        continue;
+                    }
+                    Err(why) => format!("{label} {why}"),
+                };
+                tracing::warn!(key = %refused, "CA key refused at download");
+                rejected.push(refused);
+            }
+            e.download_request(Exchange::CaKeyDownloadEnd, id, None)?;
+            Ok((keys, rejected))
+        };
+        let (keys, rejected) = self.download(CA_KEYS, "CA key", fetch, |tx, (keys, rejected), now| {
+            Store::replace_ca_keys(tx, keys)?;
+            Store::put_download_done(tx, CA_KEYS, now, &rejected.join(", "))
+        })?;
+        tracing::info!(keys = keys.len(), rejected = rejected.len(), "CA keys downloaded");
         Ok(rejected.len() as u32)
     }
 
     fn download_params(&mut self) -> EngineResult<()> {
-        let id = self.bound()?;
-        let now = self.civil().rfc3339();
-        self.store.put_download_started(PARAMS, &now)?;
-        let result = (|| -> EngineResult<Vec<AidParams>> {
-            let list = self.download_request(Exchange::ParamList, &id, None)?;
+        let fetch = |e: &mut Self, id: &Identity| -> EngineResult<Vec<AidParams>> {
+            let list = e.download_request(Exchange::ParamList, id, None)?;
             let aids = d62::parse_aid_list(list.get(62).unwrap_or_default()).map_err(malformed)?;
             let mut sets = Vec::new();
             for aid in aids {
-                let reply = self.download_request(Exchange::ParamDownload, &id, Some(d62::encode_aid_list(&[aid])))?;
+                let reply = e.download_request(Exchange::ParamDownload, id, Some(d62::encode_aid_list(&[aid])))?;
                 sets.push(AidParams::parse(reply.get(62).unwrap_or_default()).map_err(malformed)?);
             }
-            self.download_request(Exchange::ParamDownloadEnd, &id, None)?;
+            e.download_request(Exchange::ParamDownloadEnd, id, None)?;
             Ok(sets)
-        })();
-        let sets = match result {
-            Ok(s) => s,
-            Err(e) => {
-                let err = download_error("IC parameter", e);
-                let _ = self.store.put_download_failed(PARAMS, &now, &err.message);
-                return Err(err);
-            }
         };
-        failpoint::hit("download.commit.before");
-        let tx = self.store.transaction()?;
-        Store::replace_aid_params(&tx, &sets)?;
-        Store::put_download_done(&tx, PARAMS, &now, "")?;
-        tx.commit().map_err(crate::store::StoreError::from)?;
-        failpoint::hit("download.commit.after");
+        let sets = self.download(PARAMS, "IC parameter", fetch, |tx, sets, now| {
+            Store::replace_aid_params(tx, sets)?;
+            Store::put_download_done(tx, PARAMS, now, "")
+        })?;
         tracing::info!(aids = sets.len(), "IC parameters downloaded");
-        self.load_parameters()
+        Ok(())
     }
 
     /// Builds the authenticator and the EMV parameters in force from the
     /// stored sets and the configuration.
     pub(crate) fn load_parameters(&mut self) -> EngineResult<()> {
-        let keys = self.store.ca_keys()?;
-        self.oda = if keys.is_empty() { Box::new(super::emv::oda::NoOda) } else { Box::new(Authenticator { ca_keys: keys }) };
+        self.oda = Authenticator { ca_keys: self.store.ca_keys()? };
         let sets = self.store.aid_params()?;
-        self.params = super::emv::Params::new(&self.cfg.emv, &self.cfg.terminal.currency, &self.serial).with_downloaded(&sets, &self.cfg.emv.pin);
+        self.params = super::emv::Params::new(&self.cfg.emv, &self.cfg.terminal.currency, &self.serial).with_downloaded(&sets);
         Ok(())
     }
 
-    /// `Terminal.Parameters`.
+    /// `Terminal.Parameters`: the sets in force as loaded (the engine is
+    /// the store's only writer, and reloads them after each download), the
+    /// download records from the store.
     pub fn parameters_view(&self) -> EngineResult<ParametersView> {
-        let keys = self.store.ca_keys()?;
+        let keys = &self.oda.ca_keys;
         let today = format!("20{}", self.civil().yymmdd());
         let expired = keys.iter().filter(|k| k.expiry < today).count() as u32;
-        let aids = self.store.aid_params()?.len() as u32;
+        let aids = self.params.downloaded.len() as u32;
         let (k, p): (DownloadRecord, DownloadRecord) = (self.store.download_record(CA_KEYS)?, self.store.download_record(PARAMS)?);
         let source = match (aids > 0, self.cfg.emv.pin.is_empty()) {
             (false, _) => "config",

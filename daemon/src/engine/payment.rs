@@ -115,7 +115,7 @@ impl Engine {
         self.stage(Stage::CardInserted);
         self.stage(Stage::ReadingCard);
         let today = self.civil().yymmdd();
-        let txn = EmvTxn::begin(self.dev.reader.as_mut(), &self.params, self.oda.as_ref(), amount, txn_type, &today).map_err(kernel_error)?;
+        let txn = EmvTxn::begin(self.dev.reader.as_mut(), &self.params, &self.oda, amount, txn_type, &today).map_err(kernel_error)?;
         let facts = txn.facts().map_err(kernel_error)?;
         let mut s = CardSession { txn, facts, pin_block: None };
         if want_pin && s.txn.cvm.cvm == emv::cvm::Cvm::OnlinePin {

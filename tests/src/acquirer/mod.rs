@@ -214,3 +214,14 @@ pub async fn start(cfg: SimConfig) -> std::io::Result<SimHandle> {
     tokio::spawn(control::serve(control, shared.clone()));
     Ok(SimHandle { addr, control_addr, shared })
 }
+
+/// The CA keys a terminal holds after a download from this host: the
+/// `[[ca_key]]` entries it serves whose checksum verifies (80 and the
+/// expired 81; 82's is corrupt), as the engine stores them.
+pub fn terminal_ca_keys(data: &TestData) -> Vec<posd::engine::emv::oda::CaKey> {
+    handlers::downloads::ca_keys(data)
+        .into_iter()
+        .filter(|k| k.checksum_ok())
+        .map(|k| posd::engine::emv::oda::CaKey { rid: k.entry.rid, index: k.entry.index, key: k.key, expiry: k.entry.expiry })
+        .collect()
+}

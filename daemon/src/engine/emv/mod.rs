@@ -95,14 +95,13 @@ impl Params {
     }
 
     /// With the downloaded sets: their AIDs join the terminal's list.
-    pub fn with_downloaded(mut self, sets: &[smartpos_proto::fields::download62::AidParams], pinned: &[String]) -> Self {
+    pub fn with_downloaded(mut self, sets: &[smartpos_proto::fields::download62::AidParams]) -> Self {
         for s in sets {
             if !self.aids.contains(&s.aid) {
                 self.aids.push(s.aid.clone());
             }
         }
         self.downloaded = sets.to_vec();
-        self.pinned = pinned.to_vec();
         self
     }
 
