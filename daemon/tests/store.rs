@@ -4,7 +4,7 @@
 
 use posd::store::keystore::{FileKeyStore, KeyStore, KeyStoreError};
 use posd::store::migrations::{MIGRATIONS, MigrationError};
-use posd::store::{Identity, Store, StoreError};
+use posd::store::{Identity, STAN_BLOCK, Store, StoreError};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
@@ -120,23 +120,46 @@ fn stan_advances_in_the_transaction_wraps_and_survives_restarts() {
     let d = tempfile::tempdir().unwrap();
     let path = d.path().join("pos.db");
     let s = Store::open(&path, keys(d.path())).unwrap();
+    let disk = |s: &Store| -> u32 { s.transaction().unwrap().query_row("SELECT value FROM counter WHERE name = 'stan'", [], |r| r.get(0)).unwrap() };
+    // A reservation whose transaction rolls back reserved nothing: 1 again.
     let tx = s.transaction().unwrap();
-    assert_eq!(Store::next_stan(&tx).unwrap(), 1);
+    assert_eq!(s.next_stan(&tx).unwrap(), 1);
+    drop(tx);
+    let tx = s.transaction().unwrap();
+    assert_eq!(s.next_stan(&tx).unwrap(), 1, "a rolled-back reservation is taken again");
     tx.commit().unwrap();
+    assert_eq!(disk(&s), STAN_BLOCK, "one write reserves a block");
+    // Inside the block: no counter write, and a rolled-back STAN is skipped, never reused.
     let tx = s.transaction().unwrap();
-    assert_eq!(Store::next_stan(&tx).unwrap(), 2);
-    drop(tx); // rolled back: 2 was never used
+    assert_eq!(s.next_stan(&tx).unwrap(), 2);
+    drop(tx);
     let tx = s.transaction().unwrap();
-    assert_eq!(Store::next_stan(&tx).unwrap(), 2);
+    assert_eq!(s.next_stan(&tx).unwrap(), 3);
+    tx.commit().unwrap();
+    assert_eq!(disk(&s), STAN_BLOCK);
+    // A restart (or a crash) skips the rest of the block: never a STAN twice.
+    drop(s);
+    let s = Store::open(&path, keys(d.path())).unwrap();
+    let tx = s.transaction().unwrap();
+    assert_eq!(s.next_stan(&tx).unwrap(), STAN_BLOCK + 1);
+    // A counter changed behind the store's back is obeyed; 999999 wraps to 000001.
     tx.execute("UPDATE counter SET value = 999999 WHERE name = 'stan'", []).unwrap();
-    assert_eq!(Store::next_stan(&tx).unwrap(), 1, "999999 wraps to 000001");
+    assert_eq!(s.next_stan(&tx).unwrap(), 1, "999999 wraps to 000001");
     Store::set_batch(&tx, 12).unwrap();
     tx.commit().unwrap();
     drop(s);
     let s = Store::open(&path, keys(d.path())).unwrap();
     assert_eq!(s.batch().unwrap(), 12);
     let tx = s.transaction().unwrap();
-    assert_eq!(Store::next_stan(&tx).unwrap(), 2);
+    assert_eq!(s.next_stan(&tx).unwrap(), STAN_BLOCK + 1);
+    // A block that wraps: 999951 … 999999, 000001 … 000051 (100 STANs).
+    tx.execute("UPDATE counter SET value = 999950 WHERE name = 'stan'", []).unwrap();
+    let got: Vec<u32> = (0..STAN_BLOCK + 2).map(|_| s.next_stan(&tx).unwrap()).collect();
+    assert_eq!(&got[..2], &[999_951, 999_952]);
+    assert_eq!(&got[48..51], &[999_999, 1, 2]);
+    assert_eq!(got[99], 51, "the block ends where the counter says");
+    assert_eq!(got[100], 52, "the next block follows it");
+    tx.commit().unwrap();
 }
 
 /// Schema 3 folds the advice queue into the journal: a terminal updated with

@@ -71,7 +71,7 @@ impl Engine {
         self.connect().map_err(WireError::into_error)?;
         failpoint::hit("void.reversal-record.before");
         let tx = self.store.transaction()?;
-        let vstan = Store::next_stan(&tx)?;
+        let vstan = self.store.next_stan(&tx)?;
         let mut void_card = card.clone();
         void_card.icc.clear();
         let mut req = self.card_request(Exchange::Void, vstan, &id, batch, sale.amount, &void_card, None)?;
@@ -156,7 +156,7 @@ impl Engine {
         let batch = self.store.batch()?;
         let keys = self.store.keystore();
         let tx = self.store.transaction()?;
-        let stan = Store::next_stan(&tx)?;
+        let stan = self.store.next_stan(&tx)?;
         let card = s.facts.secrets(Vec::new());
         let mut req = self.card_request(Exchange::Refund, stan, &id, batch, amount, &card, None)?;
         req.set(37, format!("{:<12}", original.rrn));

@@ -152,7 +152,7 @@ impl Engine {
     /// Advances the STAN in a transaction of its own (messages with no journal row).
     pub(crate) fn advance_stan(&mut self) -> EngineResult<u32> {
         let tx = self.store.transaction()?;
-        let stan = Store::next_stan(&tx)?;
+        let stan = self.store.next_stan(&tx)?;
         tx.commit().map_err(StoreError::from)?;
         Ok(stan)
     }

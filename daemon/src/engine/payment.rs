@@ -289,7 +289,7 @@ impl Engine {
         let now = base.time.clone();
         failpoint::hit("sale.reversal-record.before");
         let tx = self.store.transaction()?;
-        let stan = Store::next_stan(&tx)?;
+        let stan = self.store.next_stan(&tx)?;
         let secrets = s.facts.secrets(s.txn.request_icc(stan));
         let req = self.card_request(Exchange::Sale, stan, &id, batch, amount, &secrets, s.pin_block.as_deref())?;
         let entry = NewEntry {
@@ -397,7 +397,7 @@ impl Engine {
         failpoint::hit("offline.queue.before");
         let tx = self.store.transaction()?;
         let batch = Store::batch_in(&tx)?;
-        let stan = Store::next_stan(&tx)?;
+        let stan = self.store.next_stan(&tx)?;
         let icc = emv::advice_icc(&s.txn.request_icc(stan), &tc, &arc);
         let secrets = s.facts.secrets(icc);
         let mut advice = self.card_request(Exchange::OfflineAdvice, stan, id, batch, base.amount, &secrets, None)?;

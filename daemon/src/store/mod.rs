@@ -2,7 +2,8 @@
 //! directory (WAL, `synchronous=FULL`), schema by versioned migrations
 //! ([`migrations`]), keys sealed by a [`keystore::KeyStore`] before they
 //! are written. Counters advance inside the caller's transaction, so a STAN
-//! is never used twice nor lost across a crash.
+//! is never used twice across a crash; STANs are reserved in blocks
+//! ([`Store::next_stan`]), so a crash may skip the rest of one block.
 
 pub mod journal;
 pub mod keystore;
@@ -58,7 +59,21 @@ pub struct Store {
     pub(crate) conn: Connection,
     pub(crate) keys: Arc<dyn KeyStore>,
     cache: read_cache::ReadCache,
+    stans: std::cell::Cell<StanBlock>,
 }
+
+/// STANs reserved on disk and not yet handed out: `next..=end`, where
+/// `end` is the counter's value when the block was reserved.
+#[derive(Debug, Clone, Copy, Default)]
+struct StanBlock {
+    next: u32,
+    end: u32,
+}
+
+/// How many STANs one counter write reserves. A crash skips at most this
+/// many (§6 asks STANs unique in a batch, not gapless); a reservation saves
+/// one B-tree page write on 99 of 100 commits.
+pub const STAN_BLOCK: u32 = 100;
 
 impl Store {
     /// Opens (creating if needed) and migrates the database at `path`.
@@ -79,7 +94,7 @@ impl Store {
         conn.set_prepared_statement_cache_capacity(64);
         migrations::migrate(&mut conn, steps)?;
         let cache = read_cache::ReadCache::watching(&conn);
-        Ok(Self { conn, keys, cache })
+        Ok(Self { conn, keys, cache, stans: Default::default() })
     }
 
     /// The folder the database lives in.
@@ -157,13 +172,29 @@ impl Store {
         Ok(())
     }
 
-    /// Advances the STAN in `tx` (000001–999999, wrapping to 000001, §6)
-    /// and returns the new value.
-    pub fn next_stan(tx: &Transaction<'_>) -> Result<u32, StoreError> {
-        let current = counter(tx, "stan")?.unwrap_or(0);
-        let next = current % 999_999 + 1;
-        put_counter(tx, "stan", next)?;
-        Ok(next)
+    /// The next STAN (000001–999999, wrapping to 000001, §6), taken in `tx`.
+    ///
+    /// The counter on disk holds the end of the block reserved last; a STAN
+    /// is handed out from memory only while the counter read in `tx` still
+    /// says that block is ours. A reservation whose transaction rolled back,
+    /// or a counter changed by anyone else, fails that check and a new block
+    /// is reserved from what is on disk, so no STAN is handed out that a
+    /// committed counter does not cover.
+    pub fn next_stan(&self, tx: &Transaction<'_>) -> Result<u32, StoreError> {
+        let on_disk = counter(tx, "stan")?.unwrap_or(0);
+        let block = self.stans.get();
+        if block.end == on_disk && block.next != 0 {
+            let stan = block.next;
+            let next = if stan == block.end { 0 } else { stan % 999_999 + 1 };
+            self.stans.set(StanBlock { next, end: block.end });
+            return Ok(stan);
+        }
+        let first = on_disk % 999_999 + 1;
+        let end = (on_disk + STAN_BLOCK - 1) % 999_999 + 1;
+        put_counter(tx, "stan", end)?;
+        let next = if first == end { 0 } else { first % 999_999 + 1 };
+        self.stans.set(StanBlock { next, end });
+        Ok(first)
     }
 
     /// The current batch (1 until the host gives another, §6).
