@@ -135,12 +135,20 @@ pub struct Emv {
     pub app_version: String,
     /// Keys of this table whose value here stays in force over the IC
     /// parameters downloaded from the host (§8): an integrator's override.
-    /// Any of `floor_limit`, `tac_denial`, `tac_online`, `tac_default`, `app_version`.
+    /// Any of [`PINNABLE`].
     pub pin: Vec<String>,
+    /// Contactless (§10, minor units): at or below the floor limit a tap
+    /// may be approved offline; above the transaction limit the chip is
+    /// asked for (0: taps not taken); at or above the CVM limit an online
+    /// tap takes the PIN. The download's `DF19`/`DF20`/`DF21` replace them.
+    pub contactless_floor_limit: u64,
+    pub contactless_txn_limit: u64,
+    pub contactless_cvm_limit: u64,
 }
 
 /// The `[emv]` keys a download can replace, and so `emv.pin` can name.
-pub const PINNABLE: [&str; 5] = ["floor_limit", "tac_denial", "tac_online", "tac_default", "app_version"];
+pub const PINNABLE: [&str; 8] =
+    ["floor_limit", "tac_denial", "tac_online", "tac_default", "app_version", "contactless_floor_limit", "contactless_txn_limit", "contactless_cvm_limit"];
 
 impl Default for Emv {
     fn default() -> Self {
@@ -157,6 +165,9 @@ impl Default for Emv {
             country_code: "0156".into(),
             app_version: "0030".into(),
             pin: Vec::new(),
+            contactless_floor_limit: 0,
+            contactless_txn_limit: 100_000,
+            contactless_cvm_limit: 30_000,
         }
     }
 }
@@ -211,6 +222,11 @@ pub struct Hardware {
     pub reader: String,
     /// The first PC/SC reader whose name contains this (ignoring case); empty: the first reader.
     pub reader_name: String,
+    /// The contactless reader (§10): `none`, `pcsc` or `sim`.
+    pub contactless: String,
+    /// The PC/SC contactless reader's name pattern (as `reader_name`; required
+    /// with `pcsc`: readers are told apart by name, never by the card's ATR).
+    pub contactless_name: String,
     /// `rppal` (GPIO matrix) or `sim`.
     pub keypad: String,
     /// BCM GPIO numbers of the rows (driven) and columns (read, pulled up).
@@ -234,6 +250,8 @@ impl Default for Hardware {
         Self {
             reader: "pcsc".into(),
             reader_name: String::new(),
+            contactless: "none".into(),
+            contactless_name: String::new(),
             keypad: "rppal".into(),
             keypad_rows: vec![5, 6, 13, 19],
             keypad_columns: vec![12, 16, 20, 21],
@@ -360,12 +378,22 @@ impl Config {
         let hw = &self.hardware;
         for (key, value, allowed) in [
             ("hardware.reader", &hw.reader, &["pcsc", "sim"][..]),
+            ("hardware.contactless", &hw.contactless, &["none", "pcsc", "sim"][..]),
             ("hardware.keypad", &hw.keypad, &["rppal", "sim"][..]),
             ("hardware.modem", &hw.modem, &["modemmanager", "none", "sim"][..]),
         ] {
             if !allowed.contains(&value.as_str()) {
                 return Err(bad(key, format!("{value:?} is not one of {}", allowed.join(", "))));
             }
+        }
+        if hw.contactless == "pcsc" && hw.contactless_name.trim().is_empty() {
+            return Err(bad("hardware.contactless_name", "name the contactless reader (part of its PC/SC name, as pcsc_scan shows it): the two readers are told apart by name"));
+        }
+        if hw.contactless == "pcsc" && !hw.reader_name.is_empty() && hw.contactless_name.to_lowercase().contains(&hw.reader_name.to_lowercase()) {
+            return Err(bad(
+                "hardware.reader_name",
+                format!("{:?} also matches the contactless reader {:?}: give each reader a pattern only its own name holds", hw.reader_name, hw.contactless_name),
+            ));
         }
         // The keypad's own parser, so a key the scanner would refuse is refused here, at start.
         let map = smartpos_hal::matrix::KeyMap::parse(&hw.keypad_map).map_err(|e| bad("hardware.keypad_map", e.to_string()))?;

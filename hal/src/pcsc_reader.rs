@@ -2,7 +2,10 @@
 //! terminal with a CCID reader (or, in tests, the vpcd virtual reader).
 //!
 //! The reader is picked by a name pattern from the configuration (the first
-//! reader whose name contains it, ignoring case; empty = the first reader).
+//! reader whose name contains it, ignoring case; empty = the first reader),
+//! never one that matches the other reader's pattern: a terminal with a
+//! contact and a contactless reader tells them apart by name, not by ATR
+//! (§10: a contact card's ATR can read as contactless).
 //! Readers that come and go are followed through the PnP notification
 //! reader. Every blocking pcsc-lite wait is cut into short slices so a
 //! [`Cancel`] is honoured within [`SLICE`]; the engine runs on its own
@@ -28,6 +31,8 @@ const REMOVAL_GRACE: Duration = Duration::from_millis(600);
 
 pub struct PcscReader {
     pattern: String,
+    /// A reader whose name contains this is the other reader's (empty: none).
+    exclude: String,
     ctx: Option<Context>,
     reader: Option<CString>,
     card: Option<Card>,
@@ -43,7 +48,13 @@ impl PcscReader {
     /// A reader matching `pattern`; nothing is opened until first use, so a
     /// terminal starts even while pcscd or the reader is not there yet.
     pub fn new(pattern: &str) -> Self {
-        Self { pattern: pattern.to_lowercase(), ctx: None, reader: None, card: None }
+        Self { pattern: pattern.to_lowercase(), exclude: String::new(), ctx: None, reader: None, card: None }
+    }
+
+    /// Never takes a reader whose name contains `other` (the other reader's pattern).
+    pub fn excluding(mut self, other: &str) -> Self {
+        self.exclude = other.to_lowercase();
+        self
     }
 
     /// Forgets every handle after pcscd or the reader went away.
@@ -74,7 +85,11 @@ impl PcscReader {
             Err(PcscError::NoReadersAvailable) => Vec::new(),
             Err(e) => return Err(self.lost(e)),
         };
-        let found = readers.into_iter().find(|r| r.to_string_lossy().to_lowercase().contains(&pattern));
+        let exclude = self.exclude.clone();
+        let found = readers.into_iter().find(|r| {
+            let name = r.to_string_lossy().to_lowercase();
+            name.contains(&pattern) && (exclude.is_empty() || !name.contains(&exclude))
+        });
         self.reader.clone_from(&found);
         Ok(found)
     }

@@ -79,6 +79,12 @@ enum Command {
         /// Your own id for the sale, stored and returned.
         #[arg(long)]
         reference: Option<String>,
+        /// Take the card by tap only (interfaces = contactless).
+        #[arg(long, conflicts_with = "chip")]
+        tap: bool,
+        /// Take the card by insert only (interfaces = contact).
+        #[arg(long)]
+        chip: bool,
     },
     /// Void a sale of the current batch by its STAN.
     Void { stan: u32 },
@@ -137,6 +143,14 @@ enum SimAction {
     Insert { label: String },
     /// Take the simulated card out.
     Remove,
+    /// Tap a dual-interface card of test-cards.toml on the contactless reader
+    /// (it leaves the field once read).
+    Tap {
+        label: String,
+        /// The card leaves after this many APDUs (taken away mid-read).
+        #[arg(long, value_name = "APDUS")]
+        leave_after: Option<u32>,
+    },
     /// Press keys: digits, # enter, * clear/cancel. Presses made while no
     /// PIN is asked are dropped when PIN entry starts, as on the real keypad.
     Keys {
@@ -278,7 +292,7 @@ async fn run(client: &Client, out: &Out, command: Command) -> Result<ExitCode, C
             client.call("Terminal", "SignOut", &()).await?;
             out.print(&json!({}), |_| "signed out\n".into());
         }
-        Command::Sale { amount, no_offline, reference } => {
+        Command::Sale { amount, no_offline, reference, tap, chip } => {
             let amount = match parse_amount(&amount) {
                 Ok(a) => a,
                 Err(e) => return usage(e),
@@ -289,6 +303,9 @@ async fn run(client: &Client, out: &Out, command: Command) -> Result<ExitCode, C
             }
             if let Some(r) = &reference {
                 opts.insert("reference", Value::from(r.as_str()));
+            }
+            if tap || chip {
+                opts.insert("interfaces", Value::from(vec![if tap { "contactless" } else { "contact" }]));
             }
             return payment(client, out, "Sale", &(amount, opts)).await;
         }
@@ -337,6 +354,10 @@ async fn run(client: &Client, out: &Out, command: Command) -> Result<ExitCode, C
             let (method, done) = match &action {
                 SimAction::Insert { label } => (client.call("Simulator", "InsertCard", &(label,)).await, format!("card {label} inserted")),
                 SimAction::Remove => (client.call("Simulator", "RemoveCard", &()).await, "card removed".into()),
+                SimAction::Tap { label, leave_after: None } => (client.call("Simulator", "TapCard", &(label,)).await, format!("card {label} tapped")),
+                SimAction::Tap { label, leave_after: Some(n) } => {
+                    (client.call("Simulator", "TapCardBriefly", &(label, n)).await, format!("card {label} tapped, leaving after {n} APDUs"))
+                }
                 SimAction::Keys { keys, when_asked } => {
                     if *when_asked {
                         let stream = progress::subscribe(&client.conn).await.ok_or_else(|| CallError::Bus("cannot follow posd's Progress signals".into()))?;

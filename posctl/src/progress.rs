@@ -11,8 +11,12 @@ use tokio::task::JoinHandle;
 /// The sentence for a stage.
 pub fn describe(stage: &str, count: u64) -> String {
     match stage {
+        "waiting-card" if count > 0 => "Insert or tap the card…".into(),
         "waiting-card" => "Insert the card…".into(),
         "card-inserted" => "Card inserted.".into(),
+        "card-tapped" => "Card tapped: hold it there…".into(),
+        "remove-card" => "Card read: remove the card.".into(),
+        "use-contact" => "Above the contactless limit: insert the card…".into(),
         "reading-card" => "Reading the card…".into(),
         "waiting-pin" => "Cardholder: enter the PIN, then #".into(),
         "pin-digit" => format!("PIN: {}", "*".repeat(count.min(12) as usize)),
@@ -53,7 +57,11 @@ pub async fn follow(conn: &zbus::Connection) -> Option<JoinHandle<()>> {
         let mut last = String::new();
         while let Some(Ok(msg)) = stream.next().await {
             let Ok((stage, details)) = msg.body().deserialize::<(String, std::collections::HashMap<String, zbus::zvariant::OwnedValue>)>() else { continue };
-            let count = details.get("count").map(|v| to_json(v)).and_then(|j| j.as_u64()).unwrap_or(0);
+            // `count`: PIN digits; for waiting-card, how many interfaces beyond the chip.
+            let count = match details.get("interfaces").map(|v| to_json(v)) {
+                Some(serde_json::Value::Array(list)) => list.len().saturating_sub(1) as u64,
+                _ => details.get("count").map(|v| to_json(v)).and_then(|j| j.as_u64()).unwrap_or(0),
+            };
             let text = describe(&stage, count);
             if text.is_empty() || text == last {
                 continue;

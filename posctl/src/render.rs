@@ -75,12 +75,22 @@ pub fn status(terminal: &Map<String, Json>, queue: &Map<String, Json>, hardware:
     } else {
         format!("{}: not found", s(&r, "backend"))
     };
+    let c = obj(hardware, "ContactlessReader");
+    let contactless = match (s(&c, "backend"), b(&c, "present")) {
+        ("none" | "", _) => None,
+        (backend, true) => Some(format!("{backend} \"{}\", {}", s(&c, "name"), if b(&c, "card_present") { "card in the field" } else { "no card" })),
+        (backend, false) => Some(format!("{backend}: not found")),
+    };
     let modem = if s(&m, "backend") == "none" {
         "none (wired network)".to_string()
     } else {
         format!("{} {}, {} on {}, {}, signal {}%", s(&m, "backend"), s(&m, "state"), s(&m, "registration"), s(&m, "operator"), s(&m, "technology"), u(&m, "signal"))
     };
-    let mut hw = vec![("card reader", reader), ("keypad", format!("{}, {}", s(&k, "backend"), if b(&k, "ok") { "ok" } else { "NOT RESPONDING" })), ("modem", modem)];
+    let mut hw = vec![("card reader", reader)];
+    if let Some(c) = contactless {
+        hw.push(("contactless", c));
+    }
+    hw.extend([("keypad", format!("{}, {}", s(&k, "backend"), if b(&k, "ok") { "ok" } else { "NOT RESPONDING" })), ("modem", modem)]);
     if !s(&m, "location").is_empty() {
         hw.push(("cell", s(&m, "location").into()));
     }
@@ -144,7 +154,8 @@ pub fn txn(r: &Map<String, Json>) -> String {
         out.push_str(&format!("  balance: {}{}\n", if bal < 0 { "-" } else { "" }, money(bal.unsigned_abs())));
     }
     if !s(r, "masked_pan").is_empty() {
-        out.push_str(&format!("  card:  {} {} ({})\n", s(r, "masked_pan"), s(r, "app_label"), s(r, "aid")));
+        let by = if s(r, "interface") == "contactless" { ", tapped" } else { "" };
+        out.push_str(&format!("  card:  {} {} ({}{by})\n", s(r, "masked_pan"), s(r, "app_label"), s(r, "aid")));
     }
     let oda = match s(r, "oda") {
         "" => None,

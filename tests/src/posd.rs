@@ -185,6 +185,11 @@ impl PosdRig {
         (count("SELECT count(*) FROM pending_reversal"), count("SELECT count(*) FROM journal WHERE queued_at IS NOT NULL AND forwarded_at IS NULL"))
     }
 
+    /// The first column of the first row of `sql` on posd's database, as text.
+    pub fn database_value(&self, sql: &str) -> String {
+        self.database().query_row(sql, [], |r| r.get::<_, String>(0)).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     /// posd's database, opened read-only beside the running posd (WAL lets both in).
     fn database(&self) -> rusqlite::Connection {
         let db = self.dir.path().join("state/posd.db");

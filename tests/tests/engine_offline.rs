@@ -69,7 +69,7 @@ fn offline_limits_refuse_with_offline_limit_and_queue_nothing() {
     assert_eq!(e.kind, ErrorKind::OfflineLimit, "total and count reached: {e}");
     // The app may forbid offline approval; the card's own offline limit declines Z3.
     r.present("default");
-    let e = r.engine.sale(10, &SaleOptions { allow_offline: false, reference: "app-1".into() }).unwrap_err();
+    let e = r.engine.sale(10, &SaleOptions { allow_offline: false, reference: "app-1".into(), ..Default::default() }).unwrap_err();
     r.remove();
     assert_eq!(e.kind, ErrorKind::Network);
     let mut r2 = Rig::signed_in_with(|c| c.offline.max_amount = 100_000);

@@ -25,7 +25,7 @@ pub const ATR: [u8; 5] = [0x3B, 0x80, 0x80, 0x01, 0x01];
 /// The most response data a short APDU carries.
 const MAX_RESPONSE: usize = 256;
 /// Issuer application data returned with every cryptogram.
-const IAD: [u8; 7] = [0x07, 0x01, 0x01, 0x03, 0xA0, 0x00, 0x00];
+pub(crate) const IAD: [u8; 7] = [0x07, 0x01, 0x01, 0x03, 0xA0, 0x00, 0x00];
 
 /// How the card returns response data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +38,7 @@ pub enum Transport {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Phase {
+pub(crate) enum Phase {
     Idle,
     Selected,
     Initiated,
@@ -60,7 +60,7 @@ pub struct VirtualCard {
     icc_mk: Key,
     aip: [u8; 2],
     atc: u16,
-    phase: Phase,
+    pub(crate) phase: Phase,
     pending: Option<Vec<u8>>,
     /// Answer the PSE (`false`: `6A 82`, the terminal must use its AID list).
     pub with_pse: bool,
@@ -74,13 +74,36 @@ pub struct VirtualCard {
     oda: Option<OdaMaterial>,
     /// Record 2 once signed (its certificates do not change; signing is slow in a debug build).
     record2: std::sync::OnceLock<Vec<u8>>,
+    /// Answering on the contactless interface (§10, [`crate::qpboc`]).
+    tap: bool,
+    /// A tapped card that has left the field (after the AFL's last record).
+    left: bool,
+    /// Test knob: a tapped card leaves the field after this many commands
+    /// (a hand taken away mid-read).
+    pub leave_after: Option<u32>,
+    commands: u32,
 }
 
 impl VirtualCard {
     /// Whether the card is to leave the reader now (`pull_after_arqc` and an
     /// ARQC given).
     pub fn pulled_now(&self) -> bool {
-        self.pull_after_arqc && matches!(self.phase, Phase::FirstAc { cid: cid::ARQC, .. })
+        // A tapped card leaves once the last record's last chunk (GET RESPONSE) is out.
+        self.left && self.pending.is_none() || self.pull_after_arqc && matches!(self.phase, Phase::FirstAc { cid: cid::ARQC, .. })
+    }
+
+    /// The card's contactless interface: the same card (keys, ATC rules)
+    /// answering §10 instead of §7. `None` for a card that is not
+    /// dual-interface (`contactless = true` and DDA material for fDDA).
+    pub fn contactless(profile: &CardProfile, imk_hex: &str) -> Result<Option<Self>, CryptoError> {
+        let mut card = Self::new(profile, imk_hex)?;
+        card.tap = true;
+        Ok(card.is_contactless_capable().then_some(card))
+    }
+
+    /// Whether this is the contactless interface of the card.
+    pub fn is_tap(&self) -> bool {
+        self.tap
     }
 
     /// A card for `profile` with its ICC master key derived from `imk_hex`.
@@ -102,6 +125,10 @@ impl VirtualCard {
             pull_after_arqc: false,
             oda: OdaMaterial::for_card(profile),
             record2: std::sync::OnceLock::new(),
+            tap: false,
+            left: false,
+            leave_after: None,
+            commands: 0,
         })
     }
 
@@ -123,6 +150,8 @@ impl VirtualCard {
     pub fn reset(&mut self) {
         self.phase = Phase::Idle;
         self.pending = None;
+        self.left = false;
+        self.commands = 0;
     }
 
     /// Processes one command APDU.
@@ -135,10 +164,18 @@ impl VirtualCard {
             return self.get_response(&cmd);
         }
         self.pending = None;
+        self.commands += 1;
+        if self.tap && self.leave_after.is_some_and(|n| self.commands >= n) {
+            self.left = true;
+        }
         let result = match (cmd.cla, cmd.ins) {
+            (0x00, 0xA4) if self.tap => self.tap_select(&cmd),
             (0x00, 0xA4) => self.select(&cmd),
             (0x00, 0xB2) => self.read_record(&cmd),
+            (0x80, 0xA8) if self.tap => self.tap_gpo(&cmd),
             (0x80, 0xA8) => self.gpo(&cmd),
+            // A tap has no GENERATE AC: the cryptogram came with the GPO.
+            (0x80, 0xAE) if self.tap => Err(sw::CONDITIONS_NOT_SATISFIED),
             (0x80, 0xAE) => self.generate_ac(&cmd),
             (0x00, 0x88) => self.internal_authenticate(&cmd),
             (0x00 | 0x80, _) => Err(sw::INS_NOT_SUPPORTED),
@@ -193,7 +230,23 @@ impl VirtualCard {
         }
     }
 
-    fn aid(&self) -> Vec<u8> {
+    pub(crate) fn aip(&self) -> [u8; 2] {
+        self.aip
+    }
+
+    pub(crate) fn bump_atc(&mut self) {
+        self.atc = self.atc.wrapping_add(1);
+    }
+
+    pub(crate) fn oda_method(&self) -> Option<&str> {
+        self.oda.as_ref().map(|m| m.method.as_str())
+    }
+
+    pub(crate) fn oda_material(&self) -> Option<&OdaMaterial> {
+        self.oda.as_ref()
+    }
+
+    pub(crate) fn aid(&self) -> Vec<u8> {
         hex::decode(&self.profile.aid).unwrap_or_default()
     }
 
@@ -224,7 +277,7 @@ impl VirtualCard {
         Ok(out)
     }
 
-    fn read_record(&self, cmd: &Command<'_>) -> Result<Vec<u8>, [u8; 2]> {
+    fn read_record(&mut self, cmd: &Command<'_>) -> Result<Vec<u8>, [u8; 2]> {
         if cmd.p2 & 0x07 != 0x04 {
             return Err(sw::INCORRECT_P1P2);
         }
@@ -239,7 +292,11 @@ impl VirtualCard {
                 tlv::write(0x61, &entry, &mut body);
             }
             (1, 1) if self.read_allowed() => body = self.record1(self.profile.tamper),
-            (1, 2) if self.read_allowed() && self.oda.is_some() => body = self.record2.get_or_init(|| self.record2()).clone(),
+            (1, 2) if self.read_allowed() && self.oda.is_some() => {
+                body = self.record2.get_or_init(|| self.record2()).clone();
+                // The AFL's last record: a tapped card leaves the field (§10).
+                self.left |= self.tap;
+            }
             (1, 1 | 2) if self.read_allowed() => return Err(sw::RECORD_NOT_FOUND),
             (1, 1 | 2) => return Err(sw::CONDITIONS_NOT_SATISFIED),
             _ => return Err(sw::RECORD_NOT_FOUND),
@@ -326,7 +383,7 @@ impl VirtualCard {
     }
 
     /// AC over `cdol_data ‖ AIP ‖ ATC` (§7).
-    fn cryptogram(&self, cdol_data: &[u8]) -> Result<[u8; 8], [u8; 2]> {
+    pub(crate) fn cryptogram(&self, cdol_data: &[u8]) -> Result<[u8; 8], [u8; 2]> {
         let mut input = cdol_data.to_vec();
         input.extend_from_slice(&self.aip);
         input.extend_from_slice(&self.atc.to_be_bytes());
@@ -447,7 +504,7 @@ impl VirtualCard {
 
 /// An amount from 6 BCD bytes (tag 9F02); non-BCD nibbles count as 9 so a
 /// malformed amount never falls under the offline limit.
-fn bcd_amount(b: &[u8]) -> u64 {
+pub(crate) fn bcd_amount(b: &[u8]) -> u64 {
     b.iter().fold(0u64, |acc, &x| {
         let d = |n: u8| u64::from(n.min(9));
         acc * 100 + d(x >> 4) * 10 + d(x & 0xF)

@@ -1,6 +1,6 @@
 //! # smartpos-vcard
 //!
-//! Virtual EMV contact cards (acquirer-protocol.md §7) for the simulated
+//! Virtual EMV cards (acquirer-protocol.md §7; contactless §10) for the simulated
 //! card reader, the engine's tests, and the program that plugs a card into
 //! a real pcscd through vpcd.
 //!
@@ -9,6 +9,7 @@
 //! | command APDUs and status words | [`apdu`] |
 //! | the card's behaviour | [`card`] |
 //! | offline data authentication: keys, certificates, signatures (§9) | [`oda`] |
+//! | the contactless interface of a dual-interface card (§10, qPBOC) | [`qpboc`] |
 //! | `test-cards.toml` (cards, merchants, issuer key) | [`testdata`] |
 //! | the card side of vpcd (a virtual card in a real pcscd) | [`vpcd`] |
 //!
@@ -25,5 +26,6 @@
 pub mod apdu;
 pub mod card;
 pub mod oda;
+pub mod qpboc;
 pub mod testdata;
 pub mod vpcd;

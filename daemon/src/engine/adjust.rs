@@ -4,6 +4,7 @@
 //! host answers. Neither needs the card again for a void; a refund reads
 //! the card it pays back to.
 
+use super::card_session::Interfaces;
 use super::emv::TxnType;
 use super::failpoint;
 use super::forward::Delivery;
@@ -62,7 +63,8 @@ impl Engine {
             masked_pan: sale.masked_pan.clone(),
             aid: sale.aid.clone(),
             app_label: sale.app_label.clone(),
-            entry_mode: "052".into(),
+            entry_mode: card.entry_mode(false).into(),
+            interface: if card.contactless { "contactless" } else { "contact" }.into(),
             time: self.civil().rfc3339(),
             host_date: self.civil().mmdd(),
             reference: sale.reference.clone(),
@@ -86,7 +88,8 @@ impl Engine {
             masked_pan: &sale.masked_pan,
             aid: &sale.aid,
             app_label: &sale.app_label,
-            entry_mode: "052",
+            entry_mode: card.entry_mode(false),
+            interface: if card.contactless { "contactless" } else { "contact" },
             offline: false,
             original_id: Some(sale.id),
             reference: &sale.reference,
@@ -148,7 +151,7 @@ impl Engine {
             (_, _, Some(k)) => (k.batch, k.stan),
             _ => (0, 0),
         };
-        let s = self.card_session(amount, TxnType::Refund, false)?;
+        let s = self.card_session(amount, TxnType::Refund, false, Interfaces::default(), false)?;
         let masked = mask_pan(&s.facts.pan);
         let mut base = self.result_base(amount, &masked, Some(&s), "");
         self.check_cancel()?;
@@ -157,7 +160,7 @@ impl Engine {
         let keys = self.store.keystore();
         let tx = self.store.transaction()?;
         let stan = self.store.next_stan(&tx)?;
-        let card = s.facts.secrets(Vec::new());
+        let card = s.facts.secrets(Vec::new(), s.interface());
         let mut req = self.card_request(Exchange::Refund, stan, &id, batch, amount, &card, None)?;
         req.set(37, format!("{:<12}", original.rrn));
         req.set(61, Original { batch: obatch, stan: ostan, date: Some(original.date.clone()) }.encode());
@@ -169,7 +172,8 @@ impl Engine {
             masked_pan: &masked,
             aid: &base.aid,
             app_label: &base.app_label,
-            entry_mode: "052",
+            entry_mode: s.entry_mode(),
+            interface: s.interface().as_str(),
             offline: false,
             original_id: known.as_ref().map(|k| k.id),
             reference: "",
@@ -186,7 +190,7 @@ impl Engine {
         self.queue_changed();
         base.stan = stan;
         base.batch = batch;
-        base.entry_mode = "052".into();
+        base.entry_mode = s.entry_mode().into();
         match self.deliver_advice(jid, &req)? {
             Delivery::Answered { code, rrn, .. } => {
                 base.rrn = rrn;

@@ -14,6 +14,8 @@
 //! | activation and unbinding | `binding` |
 //! | sign-in, sign-out, when to sign in again | `session` |
 //! | the EMV contact kernel | [`emv`] |
+//! | the contactless kernel (qPBOC) | [`qpboc`] |
+//! | one card session, whichever interface: waiting, reading, PIN | [`card_session`] |
 //! | sale and balance inquiry (online and offline) | `payment` |
 //! | void and refund | `adjust` |
 //! | pending reversals | `reversal` |
@@ -24,6 +26,7 @@
 
 pub mod adjust;
 mod binding;
+pub mod card_session;
 pub mod emv;
 pub mod error;
 pub mod failpoint;
@@ -32,6 +35,7 @@ pub mod link;
 pub mod money;
 pub mod parameters;
 mod payment;
+pub mod qpboc;
 mod reversal;
 mod session;
 mod settle;
@@ -75,6 +79,8 @@ impl Clock for SystemClock {
 /// The hardware and the network the engine drives.
 pub struct Devices {
     pub reader: Box<dyn CardReader>,
+    /// The contactless reader, when the terminal has one (§10).
+    pub contactless: Option<Box<dyn CardReader>>,
     pub pinpad: Box<dyn PinPad>,
     pub link: Box<dyn HostLink>,
     pub clock: Box<dyn Clock>,
@@ -95,13 +101,33 @@ pub struct HardwareCheck {
     pub card_present: bool,
     pub reader_problem: Option<String>,
     pub keypad_ok: bool,
+    /// The contactless reader, when the terminal has one.
+    pub contactless: Option<ReaderCheck>,
+}
+
+/// One reader as [`Engine::hardware_check`] found it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReaderCheck {
+    pub backend: &'static str,
+    pub name: String,
+    pub present: bool,
+    pub card_present: bool,
+    pub problem: Option<String>,
 }
 
 /// What a waiting person is told (the D-Bus `Progress` signal).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
-    WaitingCard,
+    /// Waiting for an insert, or an insert or a tap.
+    WaitingCard {
+        contactless: bool,
+    },
     CardInserted,
+    CardTapped,
+    /// The tap was read: the card may leave the field.
+    RemoveCard,
+    /// Above the contactless limit: insert the chip.
+    UseContact,
     ReadingCard,
     WaitingPin,
     /// Digits typed so far: a count, never a digit.
@@ -117,8 +143,11 @@ pub enum Stage {
 impl Stage {
     pub fn name(self) -> &'static str {
         match self {
-            Stage::WaitingCard => "waiting-card",
+            Stage::WaitingCard { .. } => "waiting-card",
             Stage::CardInserted => "card-inserted",
+            Stage::CardTapped => "card-tapped",
+            Stage::RemoveCard => "remove-card",
+            Stage::UseContact => "use-contact",
             Stage::ReadingCard => "reading-card",
             Stage::WaitingPin => "waiting-pin",
             Stage::PinDigit(_) => "pin-digit",
@@ -246,9 +275,21 @@ impl Engine {
     /// What the reader and keypad say now (the `Hardware` property and
     /// diagnostics); called between operations only.
     pub fn hardware_check(&mut self) -> HardwareCheck {
+        let contactless = self.dev.contactless.as_mut().map(|r| {
+            let card = r.card_present();
+            let info = r.info();
+            ReaderCheck {
+                backend: info.backend,
+                name: info.name,
+                present: !matches!(card, Err(smartpos_hal::ReaderError::NoReader(_))),
+                card_present: matches!(card, Ok(true)),
+                problem: card.err().map(|e| e.to_string()),
+            }
+        });
         let card = self.dev.reader.card_present();
         let info = self.dev.reader.info();
         HardwareCheck {
+            contactless,
             reader_backend: info.backend,
             reader_name: info.name,
             reader_present: !matches!(card, Err(smartpos_hal::ReaderError::NoReader(_))),

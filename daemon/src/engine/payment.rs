@@ -4,23 +4,21 @@
 //! limits allow — offline with the card's TC, committed to the advice
 //! queue before the result is returned.
 
+use super::card_session::{CardSession, Interfaces};
 use super::emv::tvr::Decision;
-use super::emv::{self, CardFacts, EmvTxn, TxnType};
+use super::emv::{self, TxnType};
 use super::failpoint;
 use super::money::{Money, amount_out_of_range};
 use super::wire::{Answer, WireError};
 use super::{Engine, EngineError, EngineResult, ErrorKind, Stage};
 use crate::store::journal::{CardSecrets, EntryState, Kind, NewEntry, Outcome};
 use crate::store::{Identity, Store, StoreError};
-use smartpos_hal::keypad::PinProgress;
 use smartpos_proto::codec::Message;
 use smartpos_proto::crypto::track2;
 use smartpos_proto::exchange::Exchange;
 use smartpos_proto::fields::balance54;
 use smartpos_proto::response_code::{self, Category};
 use smartpos_proto::tlv;
-use std::time::Duration;
-use zeroize::Zeroizing;
 
 /// Options of `Sale`.
 #[derive(Debug, Clone)]
@@ -28,11 +26,13 @@ pub struct SaleOptions {
     pub allow_offline: bool,
     /// The app's own id, stored and returned.
     pub reference: String,
+    /// Where the card may come from (default: every reader the terminal has).
+    pub interfaces: Interfaces,
 }
 
 impl Default for SaleOptions {
     fn default() -> Self {
-        Self { allow_offline: true, reference: String::new() }
+        Self { allow_offline: true, reference: String::new(), interfaces: Interfaces::default() }
     }
 }
 
@@ -62,6 +62,11 @@ pub struct TxnResult {
     pub oda: String,
     /// The TVR (hex) the card was judged with.
     pub tvr: String,
+    /// `contact` or `contactless`; empty without a card.
+    pub interface: String,
+    /// The cryptogram for the receipt (hex): an offline approval's TC, else
+    /// the ARQC that went online; empty without one.
+    pub cryptogram: String,
     /// Balance inquiry only.
     pub balance: Option<i64>,
 }
@@ -73,13 +78,6 @@ pub fn mask_pan(pan: &str) -> String {
         return "*".repeat(n);
     }
     format!("{}{}{}", pan.get(..6).unwrap_or(""), "*".repeat(n - 10), pan.get(n - 4..).unwrap_or(""))
-}
-
-/// A card read and, when the CVM asks, the encrypted PIN block.
-pub(crate) struct CardSession {
-    pub txn: EmvTxn,
-    pub facts: CardFacts,
-    pub pin_block: Option<Zeroizing<[u8; 8]>>,
 }
 
 impl Engine {
@@ -106,40 +104,6 @@ impl Engine {
         }
     }
 
-    /// Waits for the card, reads it and takes the PIN when its CVM asks.
-    pub(crate) fn card_session(&mut self, amount: u64, txn_type: TxnType, want_pin: bool) -> EngineResult<CardSession> {
-        self.stage(Stage::WaitingCard);
-        let timeout = Duration::from_millis(self.cfg.timeouts.card_ms);
-        let cancel = self.cancel.clone();
-        self.dev.reader.wait_card(timeout, &cancel)?;
-        self.stage(Stage::CardInserted);
-        self.stage(Stage::ReadingCard);
-        let today = self.civil().yymmdd();
-        let txn = EmvTxn::begin(self.dev.reader.as_mut(), &self.params, &self.oda, amount, txn_type, &today).map_err(kernel_error)?;
-        let facts = txn.facts().map_err(kernel_error)?;
-        let mut s = CardSession { txn, facts, pin_block: None };
-        if want_pin && s.txn.cvm.cvm == emv::cvm::Cvm::OnlinePin {
-            let keys = self.keys.as_ref().ok_or_else(|| EngineError::not_signed_in("no PIN key"))?;
-            let pik = keys.pik.clone();
-            let timeout = Duration::from_millis(self.cfg.timeouts.pin_ms);
-            let block = {
-                let progress = &mut self.progress;
-                let mut sink = |p: PinProgress| {
-                    let st = match p {
-                        PinProgress::Ready => Stage::WaitingPin,
-                        PinProgress::Digits(n) => Stage::PinDigit(n),
-                        PinProgress::Entered => Stage::PinEntered,
-                    };
-                    progress(st);
-                };
-                self.dev.pinpad.pin_block(&s.facts.pan, &pik, timeout, &cancel, &mut sink)?
-            };
-            s.pin_block = Some(Zeroizing::new(block));
-            s.txn.pin_entered();
-        }
-        Ok(s)
-    }
-
     /// A card request of `ex` (fields 2, 14, 22, 23, 26/52, 35, 53, 4, 55 as §3 lists them).
     #[allow(clippy::too_many_arguments, reason = "one argument per part of the request (routing, card, amount, PIN); a struct would only rename the list")]
     pub(crate) fn card_request(&self, ex: Exchange, stan: u32, id: &Identity, batch: u32, amount: u64, card: &CardSecrets, pin: Option<&[u8; 8]>) -> EngineResult<Message> {
@@ -150,7 +114,7 @@ impl Engine {
         if spec.request.contains(&14) {
             m.set(14, card.expiry.as_str());
         }
-        m.set(22, if pin.is_some() { "051" } else { "052" });
+        m.set(22, card.entry_mode(pin.is_some()));
         m.set(23, format!("0{}", card.psn));
         if spec.request.contains(&35) {
             let f35 = track2::encrypt(&keys.tdk, card.track2.as_bytes())
@@ -214,14 +178,15 @@ impl Engine {
         TxnResult {
             amount,
             masked_pan: masked_pan.to_string(),
-            aid: s.map(|s| hex::encode_upper(&s.txn.app.aid)).unwrap_or_default(),
-            app_label: s.map(|s| s.txn.app.label.clone()).unwrap_or_default(),
-            entry_mode: if s.is_some_and(|s| s.pin_block.is_some()) { "051".into() } else { "052".into() },
+            aid: s.map(|s| hex::encode_upper(s.aid())).unwrap_or_default(),
+            app_label: s.map(|s| s.app_label().to_string()).unwrap_or_default(),
+            entry_mode: s.map_or("052", CardSession::entry_mode).into(),
             time: self.civil().rfc3339(),
             host_date: self.civil().mmdd(),
             reference: reference.to_string(),
-            oda: s.map(|s| if s.txn.oda.failure.is_some() { "failed".into() } else { s.txn.oda.method.as_str().into() }).unwrap_or_default(),
-            tvr: s.map(|s| hex::encode_upper(s.txn.tvr.0)).unwrap_or_default(),
+            oda: s.map(|s| s.oda().to_string()).unwrap_or_default(),
+            tvr: s.map(CardSession::tvr_hex).unwrap_or_default(),
+            interface: s.map(|s| s.interface().as_str().to_string()).unwrap_or_default(),
             ..Default::default()
         }
     }
@@ -246,17 +211,14 @@ impl Engine {
         self.ready_for_payment()?;
         self.send_pending_reversals(false);
         let id = self.bound()?;
-        let mut s = self.card_session(amount, TxnType::Goods, true)?;
+        let room = self.offline_room(amount)?;
+        let offline_ok = opts.allow_offline && room.is_ok();
+        let mut s = self.card_session(amount, TxnType::Goods, true, opts.interfaces, offline_ok)?;
         let masked = mask_pan(&s.facts.pan);
         let mut base = self.result_base(amount, &masked, Some(&s), &opts.reference);
-        let room = self.offline_room(amount)?;
-        let mut want = s.txn.first_decision();
-        if want == Decision::Tc && !(opts.allow_offline && room.is_ok()) {
-            want = Decision::Arqc;
-        }
-        let first = s.txn.first_ac(self.dev.reader.as_mut(), want).map_err(kernel_error)?.decision();
+        let first = s.first_cryptogram(&mut self.dev, offline_ok).map_err(kernel_error)?;
         match first {
-            Decision::Aac => return Ok(declined(base, if s.txn.expired() { "54" } else { "Z1" })),
+            Decision::Aac => return Ok(declined(base, s.decline_code())),
             Decision::Tc => return self.commit_offline(&id, &mut s, base, *b"Y1", &opts.reference),
             Decision::Arqc => {}
         }
@@ -272,15 +234,19 @@ impl Engine {
                 )),
                 (true, Ok(())) => None,
             };
-            let tc = why.is_none() && s.txn.unable_online_decision() == Decision::Tc;
-            let arc = if tc { *b"Y3" } else { *b"Z3" };
-            let second = s.txn.second_ac(self.dev.reader.as_mut(), if tc { Decision::Tc } else { Decision::Aac }, &arc, None).map_err(kernel_error)?;
+            let second = s.unable_online(&mut self.dev, why.is_none()).map_err(kernel_error)?;
             if let Some(e) = why {
                 return Err(e);
             }
-            if second.decision() == Decision::Tc {
-                s.txn.first = Some(second);
+            if second == Decision::Tc {
                 return self.commit_offline(&id, &mut s, base, *b"Y3", &opts.reference);
+            }
+            if s.interface() == super::card_session::Interface::Contactless {
+                return Err(EngineError::new(
+                    ErrorKind::Network,
+                    "The host cannot be reached and the card asked to go online; nothing was charged.",
+                    "Tap again (the terminal now asks the card for an offline approval within its limit), insert the card, or restore the network.",
+                ));
             }
             return Ok(declined(base, "Z3"));
         }
@@ -290,8 +256,9 @@ impl Engine {
         failpoint::hit("sale.reversal-record.before");
         let tx = self.store.transaction()?;
         let stan = self.store.next_stan(&tx)?;
-        let secrets = s.facts.secrets(s.txn.request_icc(stan));
+        let secrets = s.facts.secrets(s.request_icc(stan), s.interface());
         let req = self.card_request(Exchange::Sale, stan, &id, batch, amount, &secrets, s.pin_block.as_deref())?;
+        base.cryptogram = tlv::find(&secrets.icc, 0x9F26).map(hex::encode_upper).unwrap_or_default();
         let entry = NewEntry {
             kind: Kind::Sale,
             batch,
@@ -301,6 +268,7 @@ impl Engine {
             aid: &base.aid,
             app_label: &base.app_label,
             entry_mode: &base.entry_mode,
+            interface: &base.interface,
             offline: false,
             original_id: None,
             reference: &opts.reference,
@@ -327,7 +295,7 @@ impl Engine {
             Err(e) => {
                 let reason = if e == WireError::BadMac { "A0" } else { "98" };
                 // The card learns that the host could not be reached.
-                let _ = s.txn.second_ac(self.dev.reader.as_mut(), Decision::Aac, b"Z3", None);
+                s.abandon(&mut self.dev, b"Z3", None);
                 self.reverse_now(jid, reason)?;
                 return Err(e.into_error());
             }
@@ -338,28 +306,24 @@ impl Engine {
         let arc: [u8; 2] = code.as_bytes().try_into().unwrap_or(*b"05");
         if !answer.macd {
             // Unauthenticated non-approval (e.g. 22): the reversal stays, nothing changes (§3, §6).
-            let _ = s.txn.second_ac(self.dev.reader.as_mut(), Decision::Aac, &arc, None);
+            s.abandon(&mut self.dev, &arc, None);
             self.resign_if_asked();
             self.send_pending_reversals(false);
             return Err(EngineError::host_code(&code, meaning));
         }
         let outcome = Outcome { response_code: &code, rrn: &base.rrn, auth_code: &base.auth_code, host_date: &host_date };
         if code == "98" {
-            let _ = s.txn.second_ac(self.dev.reader.as_mut(), Decision::Aac, &arc, None);
+            s.abandon(&mut self.dev, &arc, None);
             self.reverse_now(jid, "98")?;
             return Err(EngineError::host_code(&code, meaning));
         }
         if code != "00" {
-            let _ = s.txn.second_ac(self.dev.reader.as_mut(), Decision::Aac, &arc, tlv::find(&f55, 0x91).as_deref());
+            s.abandon(&mut self.dev, &arc, tlv::find(&f55, 0x91).as_deref());
             self.settle_entry("sale", jid, EntryState::Declined, &outcome)?;
             return not_approved(base, &code);
         }
-        let reader = self.dev.reader.as_mut();
-        let _ = s.txn.run_scripts(reader, &f55, 0x71);
-        let second = s.txn.second_ac(reader, Decision::Tc, &arc, tlv::find(&f55, 0x91).as_deref());
-        let _ = s.txn.run_scripts(reader, &f55, 0x72);
-        match second {
-            Ok(ac) if ac.decision() == Decision::Tc => {
+        match s.host_approved(&mut self.dev, &arc, &f55) {
+            Ok(Decision::Tc) => {
                 self.settle_entry("sale", jid, EntryState::Approved, &outcome)?;
                 base.approved = true;
                 Ok(base)
@@ -390,16 +354,17 @@ impl Engine {
 
     /// An offline approval: journal row and advice committed together before the result returns.
     fn commit_offline(&mut self, id: &Identity, s: &mut CardSession, mut base: TxnResult, arc: [u8; 2], reference: &str) -> EngineResult<TxnResult> {
-        let tc = s.txn.first.clone().ok_or_else(|| kernel_error(emv::KernelError::Card("no cryptogram".into())))?;
+        let tc = s.offline_tc().ok_or_else(|| kernel_error(emv::KernelError::Card("no cryptogram".into())))?;
         let keys = self.store.keystore();
         let now = self.civil();
-        base.entry_mode = "052".into();
+        base.entry_mode = s.entry_mode().into();
+        base.cryptogram = hex::encode_upper(tc.ac);
         failpoint::hit("offline.queue.before");
         let tx = self.store.transaction()?;
         let batch = Store::batch_in(&tx)?;
         let stan = self.store.next_stan(&tx)?;
-        let icc = emv::advice_icc(&s.txn.request_icc(stan), &tc, &arc);
-        let secrets = s.facts.secrets(icc);
+        let icc = emv::advice_icc(&s.request_icc(stan), &tc, &arc);
+        let secrets = s.facts.secrets(icc, s.interface());
         let mut advice = self.card_request(Exchange::OfflineAdvice, stan, id, batch, base.amount, &secrets, None)?;
         advice.set(12, now.hhmmss());
         advice.set(13, now.mmdd());
@@ -414,6 +379,7 @@ impl Engine {
             aid: &base.aid,
             app_label: &base.app_label,
             entry_mode: &base.entry_mode,
+            interface: &base.interface,
             offline: true,
             original_id: None,
             reference,
@@ -449,21 +415,21 @@ impl Engine {
         self.ready_for_payment()?;
         self.send_pending_reversals(false);
         let id = self.bound()?;
-        let mut s = self.card_session(0, TxnType::Balance, true)?;
+        let mut s = self.card_session(0, TxnType::Balance, true, Interfaces::CONTACT, false)?;
         let masked = mask_pan(&s.facts.pan);
         let mut base = self.result_base(0, &masked, Some(&s), "");
-        if s.txn.first_ac(self.dev.reader.as_mut(), Decision::Arqc).map_err(kernel_error)?.decision() == Decision::Aac {
-            return Ok(declined(base, if s.txn.expired() { "54" } else { "Z1" }));
+        if s.first_cryptogram(&mut self.dev, false).map_err(kernel_error)? == Decision::Aac {
+            return Ok(declined(base, s.decline_code()));
         }
         self.check_cancel()?;
         let batch = self.store.batch()?;
         let stan = self.advance_stan()?;
-        let secrets = s.facts.secrets(s.txn.request_icc(stan));
+        let secrets = s.facts.secrets(s.request_icc(stan), s.interface());
         let req = self.card_request(Exchange::BalanceInquiry, stan, &id, batch, 0, &secrets, s.pin_block.as_deref())?;
         base.stan = stan;
         base.batch = batch;
         let answer = self.exchange(Exchange::BalanceInquiry, &req, None);
-        let _ = s.txn.second_ac(self.dev.reader.as_mut(), Decision::Aac, b"Z3", None);
+        s.abandon(&mut self.dev, b"Z3", None);
         let answer = answer.map_err(WireError::into_error)?;
         let (code, _) = base.take_answer(&answer);
         if code == "00" && answer.macd {

@@ -72,7 +72,9 @@ impl Engine {
     /// A request of `ex` with the fields every exchange of its row shares.
     pub(crate) fn base_request(&self, ex: Exchange, stan: u32, id: &Identity, batch: u32) -> Message {
         let spec = ex.spec();
-        let ic = field60_has_ic_parts(spec.mti).then_some((5, 0));
+        // 60.4: 5 reads chips, 6 also contactless (§10).
+        let read = if self.dev.contactless.is_some() { 6 } else { 5 };
+        let ic = field60_has_ic_parts(spec.mti).then_some((read, 0));
         let mut m = Message::new(spec.mti)
             .with(11, format!("{stan:06}"))
             .with(41, id.tid.clone().unwrap_or_else(|| "0".repeat(8)))

@@ -22,6 +22,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, Default)]
 pub struct SimHandles {
     pub slot: Option<smartpos_hal::sim::CardSlot>,
+    /// The simulated contactless field (`Simulator.TapCard`).
+    pub field: Option<smartpos_hal::sim::CardSlot>,
     pub keys: Option<smartpos_hal::sim::SimKeys>,
     pub modem: Option<smartpos_hal::sim::SimModem>,
 }
@@ -29,6 +31,7 @@ pub struct SimHandles {
 /// The devices the engine takes, and the handles the daemon keeps.
 pub struct Backends {
     pub reader: Box<dyn CardReader>,
+    pub contactless: Option<Box<dyn CardReader>>,
     pub pinpad: Box<dyn PinPad>,
     pub link: Box<dyn HostLink>,
     pub handles: Handles,
@@ -56,7 +59,7 @@ impl std::fmt::Debug for Backends {
 /// and systemd's `RestartPreventExitStatus=78` see it), not when opening.
 pub fn check_build_supports(cfg: &Config) -> Result<(), String> {
     #[cfg(not(feature = "simulator"))]
-    for (key, backend) in [("reader", &cfg.hardware.reader), ("keypad", &cfg.hardware.keypad), ("modem", &cfg.hardware.modem)] {
+    for (key, backend) in [("reader", &cfg.hardware.reader), ("contactless", &cfg.hardware.contactless), ("keypad", &cfg.hardware.keypad), ("modem", &cfg.hardware.modem)] {
         if backend == "sim" {
             return Err(format!("hardware.{key} = \"sim\" needs a posd built with the simulator feature"));
         }
@@ -83,7 +86,17 @@ impl Backends {
                 sim.slot = Some(slot.clone());
                 Box::new(smartpos_hal::sim::SimReader::new(slot))
             }
-            _ => Box::new(PcscReader::new(&hw.reader_name)),
+            _ => Box::new(PcscReader::new(&hw.reader_name).excluding(if hw.contactless == "pcsc" { &hw.contactless_name } else { "" })),
+        };
+        let contactless: Option<Box<dyn CardReader>> = match hw.contactless.as_str() {
+            #[cfg(feature = "simulator")]
+            "sim" => {
+                let field = smartpos_hal::sim::CardSlot::new();
+                sim.field = Some(field.clone());
+                Some(Box::new(smartpos_hal::sim::SimReader::contactless(field)))
+            }
+            "pcsc" => Some(Box::new(PcscReader::new(&hw.contactless_name))),
+            _ => None,
         };
         let pinpad: Box<dyn PinPad> = match hw.keypad.as_str() {
             #[cfg(feature = "simulator")]
@@ -126,6 +139,7 @@ impl Backends {
         let link = Box::new(GatedLink { inner: TcpLink::new(&cfg.hosts, &cfg.timeouts), reachable: host_reachable.clone() });
         Ok(Self {
             reader,
+            contactless,
             pinpad,
             link,
             handles: Handles {

@@ -67,7 +67,14 @@ pub fn txn(r: &TxnResult) -> Dict {
         .s("host_date", &r.host_date)
         .s("reference", &r.reference)
         .s("oda", &r.oda)
-        .s("tvr", &r.tvr);
+        .s("tvr", &r.tvr)
+        .s("interface", &r.interface);
+    // The receipt's cryptogram: an offline approval's TC, else the ARQC that went online.
+    let d = match (r.cryptogram.is_empty(), r.offline) {
+        (true, _) => d,
+        (false, true) => d.s("tc", &r.cryptogram),
+        (false, false) => d.s("arqc", &r.cryptogram),
+    };
     match r.balance {
         Some(b) => d.x("balance", b).build(),
         None => d.build(),

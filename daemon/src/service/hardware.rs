@@ -14,6 +14,15 @@ impl HardwareIface {
         DictBuilder::new().s("backend", h.reader_backend).s("name", h.reader_name).b("present", h.reader_present).b("card_present", h.card_present).build()
     }
 
+    /// As `CardReader`; `backend` `none` on a terminal without one.
+    #[zbus(property)]
+    async fn contactless_reader(&self) -> Dict {
+        match self.0.snap().hardware.contactless {
+            Some(r) => DictBuilder::new().s("backend", r.backend).s("name", r.name).b("present", r.present).b("card_present", r.card_present).build(),
+            None => DictBuilder::new().s("backend", "none").s("name", "").b("present", false).b("card_present", false).build(),
+        }
+    }
+
     #[zbus(property)]
     async fn keypad(&self) -> Dict {
         DictBuilder::new().s("backend", self.0.keypad_backend).b("ok", self.0.snap().hardware.keypad_ok).build()

@@ -136,8 +136,8 @@ pub async fn run(opts: Options) -> Result<(), Fatal> {
     }
     .map_err(|e| format!("D-Bus: {e}"))?;
     let modem_bus = opts.modem_bus.clone().or_else(|| if let Bus::Address(a) | Bus::SystemAt(a) = &opts.bus { Some(a.clone()) } else { None });
-    let Backends { reader, pinpad, link, handles } = Backends::open(&cfg, modem_bus.as_deref()).await?;
-    let devices = Devices { reader, pinpad, link, clock: Box::new(SystemClock) };
+    let Backends { reader, contactless, pinpad, link, handles } = Backends::open(&cfg, modem_bus.as_deref()).await?;
+    let devices = Devices { reader, contactless, pinpad, link, clock: Box::new(SystemClock) };
     let cfg = Arc::new(cfg);
     let engine = Engine::new((*cfg).clone(), store, devices, &serial).map_err(|e| format!("{}: {}", e.message, e.remedy))?;
     let (progress_tx, progress_rx) = mpsc::unbounded_channel();
@@ -220,6 +220,10 @@ async fn emit_progress(conn: zbus::Connection, mut rx: mpsc::UnboundedReceiver<S
     while let Some(stage) = rx.recv().await {
         let details = match stage {
             Stage::PinDigit(n) => dict::DictBuilder::new().u("count", u32::try_from(n).unwrap_or(u32::MAX)).build(),
+            Stage::WaitingCard { contactless } => {
+                let interfaces: Vec<String> = if contactless { vec!["contact".into(), "contactless".into()] } else { vec!["contact".into()] };
+                dict::DictBuilder::new().strings("interfaces", &interfaces).build()
+            }
             _ => dict::Dict::new(),
         };
         if let Err(e) = payment::PaymentIface::progress(&emitter, stage.name(), details).await {

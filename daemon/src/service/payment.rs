@@ -7,6 +7,7 @@ use super::error::PosError;
 use super::shared::Shared;
 use super::worker::{Done, Job};
 use crate::engine::adjust::RefundOriginal;
+use crate::engine::card_session::Interfaces;
 use crate::engine::{EngineResult, SaleOptions};
 use zbus::object_server::SignalEmitter;
 use zbus::zvariant::OwnedValue;
@@ -47,6 +48,22 @@ fn check_amount(shared: &Shared, amount: u64) -> Result<(), PosError> {
     Ok(())
 }
 
+/// `Sale`'s `interfaces`: any of `contact`, `contactless` (`code` comes with payment codes).
+fn parse_interfaces(list: &[String]) -> Result<Interfaces, PosError> {
+    let mut out = Interfaces { contact: false, contactless: false };
+    for name in list {
+        match name.as_str() {
+            "contact" => out.contact = true,
+            "contactless" => out.contactless = true,
+            other => return Err(PosError::invalid(&format!("{other:?} is not an interface this terminal takes. Send contact and/or contactless."))),
+        }
+    }
+    if !out.contact && !out.contactless {
+        return Err(PosError::invalid("interfaces is empty. Send contact and/or contactless, or leave the option out for every reader."));
+    }
+    Ok(out)
+}
+
 fn digits(s: &str, n: usize) -> bool {
     s.len() == n && s.bytes().all(|c| c.is_ascii_digit())
 }
@@ -66,13 +83,17 @@ impl PaymentIface {
     #[zbus(out_args("result"))]
     async fn sale(&self, amount: u64, options: Dict) -> Result<Dict, PosError> {
         check_amount(&self.0, amount)?;
-        only_known(&options, &["allow_offline", "reference"])?;
+        only_known(&options, &["allow_offline", "reference", "interfaces"])?;
+        let interfaces = match option::<Vec<String>>(&options, "interfaces", "as (array of strings)")? {
+            None => Interfaces::default(),
+            Some(list) => parse_interfaces(&list)?,
+        };
         let allow_offline = option::<bool>(&options, "allow_offline", "b (boolean)")?.unwrap_or(true);
         let reference = option::<String>(&options, "reference", "s (string)")?.unwrap_or_default();
         if reference.len() > 64 || reference.chars().any(char::is_control) {
             return Err(PosError::invalid("The reference is longer than 64 characters or has control characters. Send a shorter plain-text id."));
         }
-        txn(self.0.worker.call(Job::Sale(amount, SaleOptions { allow_offline, reference })).await)
+        txn(self.0.worker.call(Job::Sale(amount, SaleOptions { allow_offline, reference, interfaces })).await)
     }
 
     #[zbus(out_args("result"))]

@@ -21,6 +21,21 @@ impl SimulatorIface {
         Ok(())
     }
 
+    /// The card `label` in the contactless field, leaving after `commands` APDUs or after one read.
+    fn tap(&self, label: &str, commands: Option<u32>) -> Result<(), PosError> {
+        self.allowed()?;
+        let field = self.0.sim.field.as_ref().ok_or_else(|| Self::not_simulated("contactless"))?;
+        let data = TestData::embedded();
+        let dual: Vec<&str> = data.cards.iter().filter(|c| c.contactless).map(|c| c.label.as_str()).collect();
+        let profile = data.card(label).ok_or_else(|| PosError::invalid(&format!("There is no test card {label:?}. Tap one of {}.", dual.join(", "))))?;
+        let mut card = VirtualCard::contactless(profile, &data.issuer.imk_ac)
+            .map_err(|e| PosError::Device(format!("The test card cannot be made: {e}. Check test-cards.toml.")))?
+            .ok_or_else(|| PosError::invalid(&format!("Test card {label:?} has no contactless interface. Tap one of {}.", dual.join(", "))))?;
+        card.leave_after = commands;
+        field.insert(card);
+        Ok(())
+    }
+
     fn not_simulated(what: &str) -> PosError {
         PosError::Device(format!("The {what} is real hardware, not simulated. Set hardware.{what} = \"sim\" in posd.toml to use the simulator."))
     }
@@ -40,6 +55,17 @@ impl SimulatorIface {
         slot.insert(card);
         self.0.worker.background(super::worker::Job::Refresh);
         Ok(())
+    }
+
+    async fn tap_card(&self, label: String) -> Result<(), PosError> {
+        self.tap(&label, None)
+    }
+
+    async fn tap_card_briefly(&self, label: String, commands: u32) -> Result<(), PosError> {
+        if commands == 0 {
+            return Err(PosError::invalid("commands counts the APDUs the card answers before it leaves. Send 1 or more."));
+        }
+        self.tap(&label, Some(commands))
     }
 
     async fn remove_card(&self) -> Result<(), PosError> {

@@ -88,6 +88,22 @@ pub struct CardSecrets {
     pub psn: String,
     /// Field 55 as sent (the ARQC or TC data, for batch upload).
     pub icc: Vec<u8>,
+    /// Read from a tap (§10): field 22 is `07x`, not `05x`.
+    #[serde(default)]
+    pub contactless: bool,
+}
+
+impl CardSecrets {
+    /// Field 22 of a message about this card: chip `05x`, tap `07x`
+    /// (`x` = 1 with a PIN block in the message, 2 without).
+    pub fn entry_mode(&self, with_pin: bool) -> &'static str {
+        match (self.contactless, with_pin) {
+            (false, true) => "051",
+            (false, false) => "052",
+            (true, true) => "071",
+            (true, false) => "072",
+        }
+    }
 }
 
 impl std::fmt::Debug for CardSecrets {
@@ -107,6 +123,8 @@ pub struct NewEntry<'a> {
     pub aid: &'a str,
     pub app_label: &'a str,
     pub entry_mode: &'a str,
+    /// `contact` or `contactless` (§10).
+    pub interface: &'a str,
     pub offline: bool,
     pub original_id: Option<i64>,
     pub reference: &'a str,
@@ -194,8 +212,8 @@ impl Store {
         };
         exec(
             tx,
-            "INSERT INTO journal (kind, batch, stan, amount, masked_pan, card_sealed, aid, app_label, entry_mode, state, reference, created_at, updated_at, offline, original_id, response_code, host_date, oda, tvr)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+            "INSERT INTO journal (kind, batch, stan, amount, masked_pan, card_sealed, aid, app_label, entry_mode, state, reference, created_at, updated_at, offline, original_id, response_code, host_date, oda, tvr, interface)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
             params![
                 e.kind.as_str(),
                 e.batch,
@@ -210,7 +228,7 @@ impl Store {
                 e.reference,
                 e.now,
                 e.offline,
-                e.original_id, e.response_code, e.host_date, e.oda, e.tvr
+                e.original_id, e.response_code, e.host_date, e.oda, e.tvr, e.interface
             ],
         )?;
         Ok(tx.last_insert_rowid())

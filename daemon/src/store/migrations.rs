@@ -122,6 +122,10 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE journal ADD COLUMN oda TEXT;      -- none, sda, dda, cda, failed
     ALTER TABLE journal ADD COLUMN tvr TEXT;      -- hex, as sent with the first GENERATE AC
     "#,
+    // 5: how the card came (§10): older rows were all inserted chips.
+    r#"
+    ALTER TABLE journal ADD COLUMN interface TEXT NOT NULL DEFAULT 'contact';   -- contact, contactless
+    "#,
 ];
 
 /// Why the schema could not be brought up to date.

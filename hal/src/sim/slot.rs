@@ -1,5 +1,7 @@
 //! A reader slot a test or the D-Bus `Simulator` interface puts a virtual
-//! card into and takes it out of, from any thread.
+//! card into and takes it out of, from any thread. The same slot serves the
+//! contactless field: a tapped card ([`VirtualCard::contactless`]) leaves
+//! it by itself once read (`pulled_now`).
 
 use crate::Cancel;
 use crate::reader::{CardReader, ReaderError, ReaderInfo};
@@ -48,11 +50,17 @@ impl CardSlot {
 #[derive(Debug, Clone)]
 pub struct SimReader {
     slot: CardSlot,
+    name: &'static str,
 }
 
 impl SimReader {
     pub fn new(slot: CardSlot) -> Self {
-        Self { slot }
+        Self { slot, name: "Simulated EMV reader" }
+    }
+
+    /// The simulated contactless reader (its cards are tapped, not inserted).
+    pub fn contactless(slot: CardSlot) -> Self {
+        Self { slot, name: "Simulated contactless reader" }
     }
 }
 
@@ -90,6 +98,6 @@ impl CardReader for SimReader {
     }
 
     fn info(&self) -> ReaderInfo {
-        ReaderInfo { backend: "simulator", name: "Simulated EMV reader".into() }
+        ReaderInfo { backend: "simulator", name: self.name.into() }
     }
 }

@@ -94,6 +94,20 @@ pub fn verify_cryptogram(mk: &Key, field55: Option<&[u8]>, want_cid: u8) -> Resu
     Ok(ac)
 }
 
+/// A tap's message (field 22 `07x`, §10): field 55 carries the TTQ
+/// (`9F66`) and CTQ (`9F6C`), and 60.4 says the terminal reads
+/// contactless (`6`). `30` (format error) otherwise. The cryptogram itself
+/// is checked as a chip's: the card computes it over the same data.
+pub fn contactless_checks(req: &Message) -> Result<(), Decline> {
+    if !req.get_str(22).is_some_and(|m| m.starts_with("07")) {
+        return Ok(());
+    }
+    let items = tlv::parse(req.get(55).ok_or("30")?).map_err(|_| "30")?;
+    let has = |tag: u32, len: usize| items.iter().any(|t| t.tag == tag && t.value.len() == len);
+    let reads_contactless = req.get_str(60).and_then(|f| f.as_bytes().get(11).copied()) == Some(b'6');
+    if has(0x9F66, 4) && has(0x9F6C, 2) && reads_contactless { Ok(()) } else { Err("30") }
+}
+
 /// Field 55 of a reply: tag 91 = ARPC ‖ ARC.
 pub fn issuer_authentication(mk: &Key, arqc: &[u8; 8], code: &str) -> Vec<u8> {
     let arc: [u8; 2] = code.as_bytes().try_into().unwrap_or(*b"05");

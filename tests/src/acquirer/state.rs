@@ -53,6 +53,9 @@ pub struct HostTxn {
     pub pan: String,
     pub aid: String,
     pub amount: u64,
+    /// Field 22 as sent: `05x` chip, `07x` tap.
+    #[serde(default)]
+    pub entry_mode: String,
     pub response_code: String,
     pub rrn: String,
     pub auth_code: String,

@@ -169,6 +169,12 @@ fn initiate(reader: &mut dyn CardReader, app: &mut CardApp) -> Result<(), Kernel
         return Err(KernelError::Card("GPO response without a 2-byte AIP".into()));
     };
     app.aip = [*a, *b];
+    read_records(reader, app, &afl)
+}
+
+/// READ RECORD per AFL entry: each record's objects into `app`, the ones
+/// the AFL names for ODA into its static data, then what `9F4A` lists.
+pub(crate) fn read_records(reader: &mut dyn CardReader, app: &mut CardApp, afl: &[u8]) -> Result<(), KernelError> {
     if afl.is_empty() || afl.len() % 4 != 0 {
         return Err(KernelError::Card(format!("AFL of {} bytes", afl.len())));
     }

@@ -60,6 +60,18 @@ pub struct Params {
     pub downloaded: Vec<smartpos_proto::fields::download62::AidParams>,
     /// The `[emv]` keys pinned by the configuration.
     pub pinned: Vec<String>,
+    /// Contactless limits (§10), minor units.
+    pub contactless: TapLimits,
+}
+
+/// The contactless floor, transaction and CVM limits of an AID (§8 `DF19`
+/// `DF20` `DF21`, §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TapLimits {
+    pub floor: u64,
+    /// 0: taps are not taken for the AID.
+    pub txn: u64,
+    pub cvm: u64,
 }
 
 fn five(s: &str) -> [u8; 5] {
@@ -91,6 +103,7 @@ impl Params {
             default_ddol: vec![0x9F, 0x37, 0x04],
             downloaded: Vec::new(),
             pinned: cfg.pin.clone(),
+            contactless: TapLimits { floor: cfg.contactless_floor_limit, txn: cfg.contactless_txn_limit, cvm: cfg.contactless_cvm_limit },
         }
     }
 
@@ -126,6 +139,15 @@ impl Params {
         }
         if free("app_version") && !set.app_version.is_empty() {
             p.app_version = set.app_version.clone();
+        }
+        if free("contactless_floor_limit") {
+            p.contactless.floor = set.contactless_floor_limit;
+        }
+        if free("contactless_txn_limit") {
+            p.contactless.txn = set.contactless_txn_limit;
+        }
+        if free("contactless_cvm_limit") {
+            p.contactless.cvm = set.contactless_cvm_limit;
         }
         if !set.default_ddol.is_empty() {
             p.default_ddol = set.default_ddol.clone();
@@ -172,8 +194,15 @@ pub struct CardFacts {
 
 impl CardFacts {
     /// What the journal seals for later messages, with the field 55 sent (`icc`).
-    pub fn secrets(&self, icc: Vec<u8>) -> crate::store::journal::CardSecrets {
-        crate::store::journal::CardSecrets { pan: self.pan.clone(), track2: self.track2.clone(), expiry: self.expiry_yymm.clone(), psn: self.psn.clone(), icc }
+    pub fn secrets(&self, icc: Vec<u8>, interface: crate::engine::card_session::Interface) -> crate::store::journal::CardSecrets {
+        crate::store::journal::CardSecrets {
+            pan: self.pan.clone(),
+            track2: self.track2.clone(),
+            expiry: self.expiry_yymm.clone(),
+            psn: self.psn.clone(),
+            icc,
+            contactless: interface == crate::engine::card_session::Interface::Contactless,
+        }
     }
 }
 
@@ -209,6 +238,30 @@ fn bcd(n: u64, bytes: usize) -> Vec<u8> {
 
 fn is_numeric(tag: Tag) -> bool {
     matches!(tag, 0x9F02 | 0x9F03 | 0x5F2A | 0x9F1A | 0x9A | 0x9C | 0x9F41)
+}
+
+/// DOL data (`dol` is the card's list, named `dol_tag` in errors): each
+/// entry's value fitted to its length (numbers keep their right end,
+/// others their left end; missing values are zeros).
+pub(crate) fn fill_dol(dol: &[u8], dol_tag: Tag, value: impl Fn(Tag) -> Option<Vec<u8>>) -> Result<Vec<u8>, KernelError> {
+    let mut out = Vec::new();
+    for (tag, len) in tlv::parse_dol(dol).map_err(|e| KernelError::Card(format!("{dol_tag:X}: {e}")))? {
+        let v = value(tag).unwrap_or_default();
+        let fitted: Vec<u8> = if v.len() >= len {
+            if is_numeric(tag) { v.get(v.len() - len..).unwrap_or_default().to_vec() } else { v.get(..len).unwrap_or_default().to_vec() }
+        } else if is_numeric(tag) {
+            std::iter::repeat_n(0, len - v.len()).chain(v).collect()
+        } else {
+            v.into_iter().chain(std::iter::repeat(0)).take(len).collect()
+        };
+        out.extend(fitted);
+    }
+    Ok(out)
+}
+
+/// A number as `bytes` BCD bytes (amounts, the sequence counter).
+pub(crate) fn bcd_bytes(n: u64, bytes: usize) -> Vec<u8> {
+    bcd(n, bytes)
 }
 
 impl EmvTxn {
@@ -331,23 +384,9 @@ impl EmvTxn {
         })
     }
 
-    /// DOL data: each entry's value fitted to its length (numbers keep
-    /// their right end, others their left end; missing values are zeros).
     fn dol_data(&self, dol_tag: Tag, arc: &[u8], issuer_auth: &[u8]) -> Result<Vec<u8>, KernelError> {
         let dol = self.app.get(dol_tag).ok_or_else(|| KernelError::Card(format!("the card has no {dol_tag:X}")))?;
-        let mut out = Vec::new();
-        for (tag, len) in tlv::parse_dol(dol).map_err(|e| KernelError::Card(format!("{dol_tag:X}: {e}")))? {
-            let v = self.terminal_value(tag, arc, issuer_auth).unwrap_or_default();
-            let fitted: Vec<u8> = if v.len() >= len {
-                if is_numeric(tag) { v.get(v.len() - len..).unwrap_or_default().to_vec() } else { v.get(..len).unwrap_or_default().to_vec() }
-            } else if is_numeric(tag) {
-                std::iter::repeat_n(0, len - v.len()).chain(v).collect()
-            } else {
-                v.into_iter().chain(std::iter::repeat(0)).take(len).collect()
-            };
-            out.extend(fitted);
-        }
-        Ok(out)
+        fill_dol(dol, dol_tag, |tag| self.terminal_value(tag, arc, issuer_auth))
     }
 
     fn generate_ac(reader: &mut dyn CardReader, p1: u8, data: &[u8]) -> Result<(AcResponse, Vec<u8>), KernelError> {
@@ -442,18 +481,7 @@ impl EmvTxn {
 
     /// The card data for the message fields.
     pub fn facts(&self) -> Result<CardFacts, KernelError> {
-        let t57 = self.app.get(0x57).ok_or_else(|| KernelError::Card("the card has no track 2 equivalent (57)".into()))?;
-        let track2: String = hex::encode_upper(t57).trim_end_matches('F').to_string();
-        let pan = match self.app.get(0x5A) {
-            Some(p) => hex::encode_upper(p).trim_end_matches('F').to_string(),
-            None => track2.split('D').next().unwrap_or_default().to_string(),
-        };
-        if !(12..=19).contains(&pan.len()) || !pan.bytes().all(|c| c.is_ascii_digit()) {
-            return Err(KernelError::Card("the PAN is not 12 to 19 digits".into()));
-        }
-        let expiry_yymm = self.app.get(0x5F24).map(hex::encode_upper).and_then(|e| e.get(..4).map(str::to_string)).unwrap_or_default();
-        let psn = self.app.get(0x5F34).map(hex::encode_upper).unwrap_or_else(|| "00".into());
-        Ok(CardFacts { pan, track2, expiry_yymm, psn })
+        facts_of(&self.app)
     }
 
     /// Field 55 of a sale or balance request (§3), with the first AC's data.
@@ -485,6 +513,22 @@ impl EmvTxn {
         tlv::write(0x9F41, &bcd(u64::from(sequence), 4), &mut out);
         out
     }
+}
+
+/// The card data for the message fields (a chip's records, a tap's GPO answer and records).
+pub fn facts_of(app: &CardApp) -> Result<CardFacts, KernelError> {
+    let t57 = app.get(0x57).ok_or_else(|| KernelError::Card("the card has no track 2 equivalent (57)".into()))?;
+    let track2: String = hex::encode_upper(t57).trim_end_matches('F').to_string();
+    let pan = match app.get(0x5A) {
+        Some(p) => hex::encode_upper(p).trim_end_matches('F').to_string(),
+        None => track2.split('D').next().unwrap_or_default().to_string(),
+    };
+    if !(12..=19).contains(&pan.len()) || !pan.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(KernelError::Card("the PAN is not 12 to 19 digits".into()));
+    }
+    let expiry_yymm = app.get(0x5F24).map(hex::encode_upper).and_then(|e| e.get(..4).map(str::to_string)).unwrap_or_default();
+    let psn = app.get(0x5F34).map(hex::encode_upper).unwrap_or_else(|| "00".into());
+    Ok(CardFacts { pan, track2, expiry_yymm, psn })
 }
 
 /// Field 55 of an offline advice: the request data with the card's final

@@ -8,7 +8,8 @@
 //! Failures set the TVR bit of the method (SDA `0x40`, DDA `0x08`, CDA
 //! `0x04`, byte 1), `0x20` when a required object is missing, `0x80` when
 //! no method is performed; the action codes then decide, and a failed card
-//! is never approved offline. The cryptography is
+//! is never approved offline. A tap's fDDA (§10) is DDA's check over the
+//! GPO answer ([`Authenticator::fdda`]). The cryptography is
 //! [`smartpos_proto::crypto::oda`].
 
 use super::KernelError;
@@ -37,6 +38,8 @@ pub enum Method {
     Sda,
     Dda,
     Cda,
+    /// fDDA of a contactless card (§10).
+    Fdda,
 }
 
 impl Method {
@@ -46,6 +49,7 @@ impl Method {
             Method::Sda => "sda",
             Method::Dda => "dda",
             Method::Cda => "cda",
+            Method::Fdda => "fdda",
         }
     }
 }
@@ -194,6 +198,40 @@ impl OfflineDataAuth for Authenticator {
             }
         }
         Ok(state)
+    }
+}
+
+impl Authenticator {
+    /// fDDA (§10): the card's ICC key recovered through its certificates,
+    /// then `9F4B` verified as DDA's signed dynamic data over
+    /// `terminal_data` (`9F37 ‖ 9F02 ‖ 5F2A ‖ 9F69`). A failure sets the DDA
+    /// failed bit (and `0x20` for a missing object).
+    pub fn fdda(&self, app: &CardApp, today: &str, terminal_data: &[u8], tvr: &mut Tvr) -> OdaState {
+        let mut state = OdaState { method: Method::Fdda, failure: None, icc_key: None };
+        let result = (|| -> Result<(), Fail> {
+            if missing(app, &[0x8F, 0x90, 0x9F32, 0x9F46, 0x9F47, 0x9F4B, 0x9F69]) {
+                tvr.set(tvr::ICC_DATA_MISSING);
+                return Err("a required fDDA object is missing".to_string().into());
+            }
+            if let Some(why) = &app.static_data_error {
+                return Err(why.clone().into());
+            }
+            let get = |t| app.get(t).unwrap_or_default();
+            let pan = hex::encode_upper(app.get(0x5A).unwrap_or_default()).trim_end_matches('F').to_string();
+            let ca = self.ca_key(app, today)?;
+            let issuer = book2::recover_issuer_key(get(0x90), get(0x92), get(0x9F32), ca, &pan, today)?;
+            let icc = book2::recover_icc_key(get(0x9F46), get(0x9F48), get(0x9F47), &issuer, &pan, &app.static_data, today)?;
+            book2::verify_sdad(get(0x9F4B), &icc, terminal_data)?;
+            Ok(())
+        })();
+        if let Err(fail) = result {
+            tvr.set(tvr::DDA_FAILED);
+            state.failure = Some(match fail {
+                Fail::Check(why) => why,
+                Fail::Card(e) => e.to_string(),
+            });
+        }
+        state
     }
 }
 

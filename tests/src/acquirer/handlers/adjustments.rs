@@ -146,7 +146,7 @@ pub fn offline_advice(state: &mut HostState, req: &Message) -> Reply {
     let card = state.accounts.get(&pan).map(|a| a.profile.clone());
     let outcome = match &card {
         None => Err("14"),
-        Some(c) => issuer::icc_master_key(state, c).and_then(|mk| issuer::verify_cryptogram(&mk, req.get(55), cid::TC)).map(|_| ()),
+        Some(c) => issuer::contactless_checks(req).and_then(|()| issuer::icc_master_key(state, c)).and_then(|mk| issuer::verify_cryptogram(&mk, req.get(55), cid::TC)).map(|_| ()),
     };
     let code = outcome.err().unwrap_or("00");
     let mut m = response(ex, req, code);

@@ -17,6 +17,7 @@ pub(super) struct Context {
     pub batch: u32,
     pub stan: u32,
     pub amount: u64,
+    pub entry_mode: String,
 }
 
 pub(super) fn context(req: &Message) -> Context {
@@ -26,6 +27,7 @@ pub(super) fn context(req: &Message) -> Context {
         batch: Field60::parse(req.get_str(60).unwrap_or_default()).map(|f| f.batch).unwrap_or(0),
         stan: num(11) as u32,
         amount: num(4),
+        entry_mode: req.get_str(22).unwrap_or_default().to_string(),
     }
 }
 
@@ -72,7 +74,7 @@ pub(super) fn authorize(state: &mut HostState, req: &Message, tid: &str, with_pi
             return auth;
         }
     };
-    auth.outcome = issuer::verify_cryptogram(&mk, req.get(55), cid::ARQC).map(|ac| auth.arqc = Some(ac));
+    auth.outcome = issuer::contactless_checks(req).and_then(|()| issuer::verify_cryptogram(&mk, req.get(55), cid::ARQC)).map(|ac| auth.arqc = Some(ac));
     auth.mk = Some(mk);
     if auth.outcome.is_ok()
         && with_pin
@@ -179,6 +181,7 @@ pub(super) fn record(state: &mut HostState, ex: Exchange, ctx: &Context, auth: &
         pan: card.pan.clone(),
         aid: card.aid.clone(),
         amount: ctx.amount,
+        entry_mode: ctx.entry_mode.clone(),
         response_code: code.into(),
         rrn: rrn.into(),
         auth_code: auth_code.into(),

@@ -1,0 +1,335 @@
+//! The card-session seam: one card, whichever way it came — a chip read by
+//! the contact kernel ([`super::emv`]) or a tap read by the contactless one
+//! ([`super::qpboc`]) — asked the same questions by the one payment path
+//! (`payment`, `adjust`): its data, its first cryptogram, the field 55 to
+//! send, what to tell it after the host answered or could not be reached.
+//!
+//! Waiting for the card is here too: the terminal watches every interface
+//! the call allows and takes whichever card comes first; a tap above the
+//! contactless limit turns into "insert the card" within the same call.
+
+use super::emv::tvr::Decision;
+use super::emv::{self, AcResponse, CardFacts, EmvTxn, KernelError, TxnType};
+use super::payment::kernel_error;
+use super::qpboc::{self, TapContext, TapRead, TapTxn};
+use super::{Devices, Engine, EngineError, EngineResult, ErrorKind, Stage};
+use smartpos_hal::keypad::PinProgress;
+use smartpos_hal::{CardReader, ReaderError};
+use std::time::{Duration, Instant};
+use zeroize::Zeroizing;
+
+/// How the card reached the terminal (result key `interface`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interface {
+    Contact,
+    Contactless,
+}
+
+impl Interface {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Interface::Contact => "contact",
+            Interface::Contactless => "contactless",
+        }
+    }
+}
+
+/// Which interfaces a payment call accepts (`Sale`'s `interfaces`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interfaces {
+    pub contact: bool,
+    pub contactless: bool,
+}
+
+impl Default for Interfaces {
+    fn default() -> Self {
+        Self { contact: true, contactless: true }
+    }
+}
+
+impl Interfaces {
+    pub const CONTACT: Interfaces = Interfaces { contact: true, contactless: false };
+}
+
+/// The kernel's transaction behind the seam.
+#[derive(Debug)]
+pub(crate) enum CardTxn {
+    Chip(EmvTxn),
+    Tap(Box<TapTxn>),
+}
+
+/// A card read and, when its CVM asks, the encrypted PIN block.
+pub(crate) struct CardSession {
+    pub txn: CardTxn,
+    pub facts: CardFacts,
+    pub pin_block: Option<Zeroizing<[u8; 8]>>,
+}
+
+impl Devices {
+    /// The reader a card of `interface` is in.
+    pub(crate) fn reader_for(&mut self, interface: Interface) -> &mut dyn CardReader {
+        match (interface, self.contactless.as_mut()) {
+            (Interface::Contactless, Some(r)) => r.as_mut(),
+            _ => self.reader.as_mut(),
+        }
+    }
+}
+
+impl CardSession {
+    pub fn interface(&self) -> Interface {
+        match self.txn {
+            CardTxn::Chip(_) => Interface::Contact,
+            CardTxn::Tap(_) => Interface::Contactless,
+        }
+    }
+
+    pub fn aid(&self) -> &[u8] {
+        match &self.txn {
+            CardTxn::Chip(t) => &t.app.aid,
+            CardTxn::Tap(t) => &t.app.aid,
+        }
+    }
+
+    pub fn app_label(&self) -> &str {
+        match &self.txn {
+            CardTxn::Chip(t) => &t.app.label,
+            CardTxn::Tap(t) => &t.app.label,
+        }
+    }
+
+    /// Result key `oda`: the method, or `failed`.
+    pub fn oda(&self) -> &'static str {
+        let oda = match &self.txn {
+            CardTxn::Chip(t) => &t.oda,
+            CardTxn::Tap(t) => &t.oda,
+        };
+        if oda.failure.is_some() { "failed" } else { oda.method.as_str() }
+    }
+
+    pub fn tvr_hex(&self) -> String {
+        hex::encode_upper(match &self.txn {
+            CardTxn::Chip(t) => t.tvr.0,
+            CardTxn::Tap(t) => t.tvr.0,
+        })
+    }
+
+    /// Field 22: chip `05x`, tap `07x`; `x` = 1 with a PIN, 2 without.
+    pub fn entry_mode(&self) -> &'static str {
+        match (self.interface(), self.pin_block.is_some()) {
+            (Interface::Contact, true) => "051",
+            (Interface::Contact, false) => "052",
+            (Interface::Contactless, true) => "071",
+            (Interface::Contactless, false) => "072",
+        }
+    }
+
+    /// The first cryptogram: terminal action analysis and the first
+    /// GENERATE AC for a chip (a TC asked for only when `offline_ok`); the
+    /// card's own answer for a tap (it decided at the GPO, on the TTQ).
+    pub fn first_cryptogram(&mut self, dev: &mut Devices, offline_ok: bool) -> Result<Decision, KernelError> {
+        match &mut self.txn {
+            CardTxn::Chip(t) => {
+                let mut want = t.first_decision();
+                if want == Decision::Tc && !offline_ok {
+                    want = Decision::Arqc;
+                }
+                Ok(t.first_ac(dev.reader_for(Interface::Contact), want)?.decision())
+            }
+            CardTxn::Tap(t) => Ok(t.decision()),
+        }
+    }
+
+    /// The response code of a card's own decline.
+    pub fn decline_code(&self) -> &'static str {
+        match &self.txn {
+            CardTxn::Chip(t) if t.expired() => "54",
+            _ => "Z1",
+        }
+    }
+
+    /// The host could not be reached after an ARQC: a chip is asked for a
+    /// TC (`Y3`) when `offline_ok` and its action codes allow, else told
+    /// `Z3`; a tap has left the field and stays declined.
+    pub fn unable_online(&mut self, dev: &mut Devices, offline_ok: bool) -> Result<Decision, KernelError> {
+        match &mut self.txn {
+            CardTxn::Chip(t) => {
+                let tc = offline_ok && t.unable_online_decision() == Decision::Tc;
+                let second = t.second_ac(dev.reader_for(Interface::Contact), if tc { Decision::Tc } else { Decision::Aac }, if tc { b"Y3" } else { b"Z3" }, None)?;
+                let decision = second.decision();
+                if decision == Decision::Tc {
+                    t.first = Some(second);
+                }
+                Ok(decision)
+            }
+            CardTxn::Tap(_) => Ok(Decision::Aac),
+        }
+    }
+
+    /// The payment will not complete (`arc` for the chip's second GENERATE
+    /// AC, with the issuer's data when the host sent some).
+    pub fn abandon(&mut self, dev: &mut Devices, arc: &[u8; 2], issuer_auth: Option<&[u8]>) {
+        if let CardTxn::Chip(t) = &mut self.txn {
+            let _ = t.second_ac(dev.reader_for(Interface::Contact), Decision::Aac, arc, issuer_auth);
+        }
+    }
+
+    /// The host approved: a chip runs the issuer scripts and must give a TC
+    /// at the second GENERATE AC; a tap is complete with the host's word.
+    pub fn host_approved(&mut self, dev: &mut Devices, arc: &[u8; 2], field55: &[u8]) -> Result<Decision, KernelError> {
+        match &mut self.txn {
+            CardTxn::Chip(t) => {
+                let reader = dev.reader_for(Interface::Contact);
+                let _ = t.run_scripts(reader, field55, 0x71);
+                let second = t.second_ac(reader, Decision::Tc, arc, smartpos_proto::tlv::find(field55, 0x91).as_deref());
+                let _ = t.run_scripts(reader, field55, 0x72);
+                Ok(second?.decision())
+            }
+            CardTxn::Tap(_) => Ok(Decision::Tc),
+        }
+    }
+
+    /// Field 55 of the online request.
+    pub fn request_icc(&self, stan: u32) -> Vec<u8> {
+        match &self.txn {
+            CardTxn::Chip(t) => t.request_icc(stan),
+            CardTxn::Tap(t) => t.request_icc(stan),
+        }
+    }
+
+    /// The offline approval's cryptogram (TC).
+    pub fn offline_tc(&self) -> Option<AcResponse> {
+        match &self.txn {
+            CardTxn::Chip(t) => t.first.clone(),
+            CardTxn::Tap(t) => (t.decision() == Decision::Tc).then(|| t.ac.clone()),
+        }
+    }
+
+    /// Whether the card asks for the online PIN.
+    fn wants_online_pin(&self) -> bool {
+        match &self.txn {
+            CardTxn::Chip(t) => t.cvm.cvm == emv::cvm::Cvm::OnlinePin,
+            CardTxn::Tap(t) => t.wants_online_pin(),
+        }
+    }
+
+    fn pin_entered(&mut self) {
+        match &mut self.txn {
+            CardTxn::Chip(t) => t.pin_entered(),
+            CardTxn::Tap(t) => t.pin_entered(),
+        }
+    }
+}
+
+/// How long one reader is watched before the next one is (a tap or an
+/// insert is seen within about this).
+const WATCH_SLICE: Duration = Duration::from_millis(60);
+
+impl Engine {
+    /// Waits for a card on `interfaces`, reads it and takes the PIN when it
+    /// asks (and `want_pin`).
+    pub(crate) fn card_session(&mut self, amount: u64, txn_type: TxnType, want_pin: bool, interfaces: Interfaces, offline_ok: bool) -> EngineResult<CardSession> {
+        let interfaces = Interfaces { contactless: interfaces.contactless && self.dev.contactless.is_some(), ..interfaces };
+        if !interfaces.contact && !interfaces.contactless {
+            return Err(EngineError::invalid("This terminal has no contactless reader: allow the contact interface too (interfaces = contact)."));
+        }
+        self.stage(Stage::WaitingCard { contactless: interfaces.contactless });
+        let today = self.civil().yymmdd();
+        let mut s = match self.wait_any_card(interfaces)? {
+            Interface::Contact => self.read_chip(amount, txn_type, &today)?,
+            Interface::Contactless => {
+                self.stage(Stage::CardTapped);
+                self.stage(Stage::ReadingCard);
+                let ctx = TapContext { amount, txn_type, today: &today, host_reachable: self.online != Some(false), offline_allowed: offline_ok };
+                let reader = self.dev.reader_for(Interface::Contactless);
+                match qpboc::read_tap(reader, &self.params, &self.oda, &ctx).map_err(tap_error)? {
+                    TapRead::Read(t) => {
+                        self.stage(Stage::RemoveCard);
+                        let facts = emv::facts_of(&t.app).map_err(kernel_error)?;
+                        CardSession { txn: CardTxn::Tap(t), facts, pin_block: None }
+                    }
+                    TapRead::UseContact { limit } => {
+                        tracing::info!(amount, limit, "above the contactless limit: asking for the chip");
+                        self.stage(Stage::UseContact);
+                        self.wait_any_card(Interfaces::CONTACT)?;
+                        self.read_chip(amount, txn_type, &today)?
+                    }
+                }
+            }
+        };
+        if want_pin && s.wants_online_pin() {
+            let keys = self.keys.as_ref().ok_or_else(|| EngineError::not_signed_in("no PIN key"))?;
+            let pik = keys.pik.clone();
+            let timeout = Duration::from_millis(self.cfg.timeouts.pin_ms);
+            let cancel = self.cancel.clone();
+            let block = {
+                let progress = &mut self.progress;
+                let mut sink = |p: PinProgress| {
+                    progress(match p {
+                        PinProgress::Ready => Stage::WaitingPin,
+                        PinProgress::Digits(n) => Stage::PinDigit(n),
+                        PinProgress::Entered => Stage::PinEntered,
+                    })
+                };
+                self.dev.pinpad.pin_block(&s.facts.pan, &pik, timeout, &cancel, &mut sink)?
+            };
+            s.pin_block = Some(Zeroizing::new(block));
+            s.pin_entered();
+        }
+        Ok(s)
+    }
+
+    fn read_chip(&mut self, amount: u64, txn_type: TxnType, today: &str) -> EngineResult<CardSession> {
+        self.stage(Stage::CardInserted);
+        self.stage(Stage::ReadingCard);
+        let txn = EmvTxn::begin(self.dev.reader.as_mut(), &self.params, &self.oda, amount, txn_type, today).map_err(kernel_error)?;
+        let facts = txn.facts().map_err(kernel_error)?;
+        Ok(CardSession { txn: CardTxn::Chip(txn), facts, pin_block: None })
+    }
+
+    /// The first interface a card shows up on, watching each in turn. A
+    /// reader that is gone (unplugged, pcscd away) while another is watched
+    /// is left out for this call, so a broken contactless reader never
+    /// stops a chip sale.
+    fn wait_any_card(&mut self, interfaces: Interfaces) -> EngineResult<Interface> {
+        let deadline = Instant::now() + Duration::from_millis(self.cfg.timeouts.card_ms);
+        let cancel = self.cancel.clone();
+        let mut watched: Vec<Interface> =
+            [(interfaces.contact, Interface::Contact), (interfaces.contactless, Interface::Contactless)].into_iter().filter(|w| w.0).map(|w| w.1).collect();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let slice = if watched.len() > 1 { left.min(WATCH_SLICE) } else { left };
+            for interface in watched.clone() {
+                match self.dev.reader_for(interface).wait_card(slice, &cancel) {
+                    Ok(_atr) => return Ok(interface),
+                    Err(ReaderError::Timeout) if !left.is_zero() => {}
+                    Err(ReaderError::Timeout) => return Err(no_card(interfaces)),
+                    Err(e @ ReaderError::NoReader(_)) if watched.len() > 1 => {
+                        tracing::warn!(CATEGORY = "device", interface = interface.as_str(), "{e}; watching the other reader only");
+                        watched.retain(|w| *w != interface);
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+    }
+}
+
+fn no_card(interfaces: Interfaces) -> EngineError {
+    if interfaces.contactless {
+        EngineError::new(ErrorKind::Operator, "No card was inserted or tapped in time.", "Insert or tap the card when asked.")
+    } else {
+        ReaderError::Timeout.into()
+    }
+}
+
+/// A tap that failed: a card that left the field early is told as such.
+fn tap_error(e: KernelError) -> EngineError {
+    match e {
+        KernelError::Reader(ReaderError::CardRemoved) => EngineError::new(
+            ErrorKind::Device,
+            "The card left the reader's field before it was read; nothing was charged.",
+            "Hold the card flat on the reader until the terminal says to remove it, then tap again.",
+        ),
+        other => kernel_error(other),
+    }
+}
