@@ -23,6 +23,8 @@ pub struct PrivatePcscd {
 
 /// vpcd's reader name for slot 0.
 pub const READER_NAME: &str = "Virtual PCD 00 00";
+/// vpcd's second slot: the contactless reader of the tests (§10).
+pub const CONTACTLESS_READER_NAME: &str = "Virtual PCD 00 01";
 
 impl PrivatePcscd {
     /// Starts pcscd with one vpcd reader listening on `port` (and `port + 1`).
@@ -96,6 +98,19 @@ impl PrivatePcscd {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Taps the card `label` on the second slot (the contactless reader):
+    /// the card process leaves once the card was read.
+    pub fn tap(&self, exe: &str, label: &str) -> VirtualCardProcess {
+        let child = Command::new(exe)
+            .args(["--card", label, "--port", &(self.port + 1).to_string(), "--tap"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("pos-vcard");
+        VirtualCardProcess(Some(child))
     }
 
     /// Plugs the card `label` of test-cards.toml in with the `pos-vcard`

@@ -20,8 +20,10 @@ mod control {
 /// plus header, Lc and Le, with room to spare.
 const MAX_MESSAGE: usize = 261;
 
-/// Serves `card` over one vpcd connection until the reader closes it.
-/// Returns how many APDUs were answered.
+/// Serves `card` over one vpcd connection until the reader closes it, or
+/// until the card leaves by itself (a tapped card once read): then the
+/// connection is closed, which is a card leaving vpcd's reader. Returns how
+/// many APDUs were answered.
 pub fn serve(stream: &mut (impl Read + Write), card: &mut VirtualCard) -> io::Result<u64> {
     let mut apdus = 0;
     loop {
@@ -45,6 +47,9 @@ pub fn serve(stream: &mut (impl Read + Write), card: &mut VirtualCard) -> io::Re
                 let response = card.transmit(apdu);
                 send(stream, &response)?;
                 apdus += 1;
+                if card.pulled_now() {
+                    return Ok(apdus);
+                }
             }
         }
     }

@@ -2,10 +2,12 @@
 //! vpcd driver: the card is "inserted" while this program is connected.
 //!
 //! ```text
-//! pos-vcard [--card LABEL] [--port 35963] [--host 127.0.0.1] [--t0] [--no-pse]
+//! pos-vcard [--card LABEL] [--port 35963] [--host 127.0.0.1] [--t0] [--no-pse] [--tap]
 //! ```
 //! Exits when the reader closes the connection (pcscd stopped) or on
-//! SIGTERM/SIGKILL (the card is pulled).
+//! SIGTERM/SIGKILL (the card is pulled). `--tap`: the card's contactless
+//! interface (§10), for the contactless reader's vpcd slot (the port + 1 of
+//! the contact one): it leaves the field, and the program exits, once read.
 
 use smartpos_vcard::card::{Transport, VirtualCard};
 use smartpos_vcard::testdata::TestData;
@@ -20,6 +22,7 @@ fn main() -> ExitCode {
     let mut port: u16 = 35963;
     let mut transport = Transport::Direct;
     let mut with_pse = true;
+    let mut tap = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let value = |args: &mut dyn Iterator<Item = String>| args.next().unwrap_or_default();
@@ -32,13 +35,16 @@ fn main() -> ExitCode {
             },
             "--t0" => transport = Transport::T0,
             "--no-pse" => with_pse = false,
+            "--tap" => tap = true,
             other => return usage(&format!("unknown argument {other:?}")),
         }
     }
     let data = TestData::embedded();
     let Some(profile) = data.card(&label) else { return usage(&format!("no card {label:?} in test-cards.toml")) };
-    let mut card = match VirtualCard::new(profile, &data.issuer.imk_ac) {
-        Ok(c) => c,
+    let made = if tap { VirtualCard::contactless(profile, &data.issuer.imk_ac).map(|c| c.ok_or("it has no contactless interface")) } else { VirtualCard::new(profile, &data.issuer.imk_ac).map(Ok) };
+    let mut card = match made {
+        Ok(Ok(c)) => c,
+        Ok(Err(why)) => return usage(&format!("card {label}: {why}")),
         Err(e) => return fail(&format!("card {label}: {e}")),
     };
     card.transport = transport;
@@ -53,7 +59,7 @@ fn main() -> ExitCode {
         }
     };
     let _ = stream.set_nodelay(true);
-    eprintln!("pos-vcard: card {label:?} inserted at {host}:{port}");
+    eprintln!("pos-vcard: card {label:?} {} at {host}:{port}", if tap { "tapped" } else { "inserted" });
     match vpcd::serve(&mut stream, &mut card) {
         Ok(n) => {
             eprintln!("pos-vcard: reader closed the connection after {n} APDUs");
@@ -64,7 +70,7 @@ fn main() -> ExitCode {
 }
 
 fn usage(msg: &str) -> ExitCode {
-    eprintln!("pos-vcard: {msg}\nusage: pos-vcard [--card LABEL] [--port 35963] [--host 127.0.0.1] [--t0] [--no-pse]");
+    eprintln!("pos-vcard: {msg}\nusage: pos-vcard [--card LABEL] [--port 35963] [--host 127.0.0.1] [--t0] [--no-pse] [--tap]");
     ExitCode::from(2)
 }
 
