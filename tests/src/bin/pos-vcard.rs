@@ -41,7 +41,11 @@ fn main() -> ExitCode {
     }
     let data = TestData::embedded();
     let Some(profile) = data.card(&label) else { return usage(&format!("no card {label:?} in test-cards.toml")) };
-    let made = if tap { VirtualCard::contactless(profile, &data.issuer.imk_ac).map(|c| c.ok_or("it has no contactless interface")) } else { VirtualCard::new(profile, &data.issuer.imk_ac).map(Ok) };
+    let made = if tap {
+        VirtualCard::contactless(profile, &data.issuer.imk_ac).map(|c| c.ok_or("it has no contactless interface"))
+    } else {
+        VirtualCard::new(profile, &data.issuer.imk_ac).map(Ok)
+    };
     let mut card = match made {
         Ok(Ok(c)) => c,
         Ok(Err(why)) => return usage(&format!("card {label}: {why}")),
