@@ -103,29 +103,27 @@ impl PrivatePcscd {
     /// Taps the card `label` on the second slot (the contactless reader):
     /// the card process leaves once the card was read.
     pub fn tap(&self, exe: &str, label: &str) -> VirtualCardProcess {
-        let child = Command::new(exe)
-            .args(["--card", label, "--port", &(self.port + 1).to_string(), "--tap"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("pos-vcard");
-        VirtualCardProcess(Some(child))
+        card_process(exe, label, self.port + 1, &["--tap"])
     }
 
     /// Plugs the card `label` of test-cards.toml in with the `pos-vcard`
     /// program at `exe` (`extra`: `--t0`, `--no-pse`).
     pub fn insert(&self, exe: &str, label: &str, extra: &[&str]) -> VirtualCardProcess {
-        let child = Command::new(exe)
-            .args(["--card", label, "--port", &self.port.to_string()])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("pos-vcard");
-        VirtualCardProcess(Some(child))
+        card_process(exe, label, self.port, extra)
     }
+}
+
+/// `pos-vcard --card LABEL --port PORT EXTRA…`, quiet.
+fn card_process(exe: &str, label: &str, port: u16, extra: &[&str]) -> VirtualCardProcess {
+    let child = Command::new(exe)
+        .args(["--card", label, "--port", &port.to_string()])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("pos-vcard");
+    VirtualCardProcess(Some(child))
 }
 
 impl Drop for PrivatePcscd {

@@ -101,11 +101,6 @@ impl VirtualCard {
         Ok(card.is_contactless_capable().then_some(card))
     }
 
-    /// Whether this is the contactless interface of the card.
-    pub fn is_tap(&self) -> bool {
-        self.tap
-    }
-
     /// A card for `profile` with its ICC master key derived from `imk_hex`.
     pub fn new(profile: &CardProfile, imk_hex: &str) -> Result<Self, CryptoError> {
         let imk = Key::new(&hex::decode(imk_hex).map_err(|_| CryptoError::KeyLength(0))?)?;
@@ -230,6 +225,21 @@ impl VirtualCard {
         }
     }
 
+    /// The application's FCI content (`84`, `A5` with label, priority and
+    /// the PDOL when the interface has one), without its `6F`.
+    pub(crate) fn application_fci(&self, pdol: Option<&[u8]>) -> Vec<u8> {
+        let mut prop = Vec::new();
+        tlv::write(0x50, self.profile.app_label.as_bytes(), &mut prop);
+        tlv::write(0x87, &[0x01], &mut prop);
+        if let Some(pdol) = pdol {
+            tlv::write(0x9F38, pdol, &mut prop);
+        }
+        let mut fci = Vec::new();
+        tlv::write(0x84, &self.aid(), &mut fci);
+        tlv::write(0xA5, &prop, &mut fci);
+        fci
+    }
+
     pub(crate) fn aip(&self) -> [u8; 2] {
         self.aip
     }
@@ -263,11 +273,7 @@ impl VirtualCard {
             tlv::write(0x84, PSE_NAME, &mut fci);
             tlv::write(0xA5, &[0x88, 0x01, 0x02], &mut fci);
         } else if !cmd.data.is_empty() && self.aid().starts_with(cmd.data) {
-            let mut prop = Vec::new();
-            tlv::write(0x50, self.profile.app_label.as_bytes(), &mut prop);
-            tlv::write(0x87, &[0x01], &mut prop);
-            tlv::write(0x84, &self.aid(), &mut fci);
-            tlv::write(0xA5, &prop, &mut fci);
+            fci = self.application_fci(None);
             self.phase = Phase::Selected;
         } else {
             return Err(sw::FILE_NOT_FOUND);

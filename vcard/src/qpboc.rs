@@ -67,12 +67,7 @@ impl VirtualCard {
             tlv::write(0x84, PPSE_NAME, &mut fci);
             tlv::write(0xA5, &prop, &mut fci);
         } else if !cmd.data.is_empty() && aid.starts_with(cmd.data) {
-            let mut prop = Vec::new();
-            tlv::write(0x50, self.profile().app_label.as_bytes(), &mut prop);
-            tlv::write(0x87, &[0x01], &mut prop);
-            tlv::write(0x9F38, &hex::decode(PDOL).unwrap_or_default(), &mut prop);
-            tlv::write(0x84, &aid, &mut fci);
-            tlv::write(0xA5, &prop, &mut fci);
+            fci = self.application_fci(Some(&hex::decode(PDOL).unwrap_or_default()));
             self.phase = Phase::Selected;
         } else {
             return Err(sw::FILE_NOT_FOUND);
@@ -92,11 +87,11 @@ impl VirtualCard {
             [0x83, len, rest @ ..] if usize::from(*len) == PDOL_DATA_LEN && rest.len() == PDOL_DATA_LEN => rest,
             _ => return Err(sw::WRONG_LENGTH),
         };
-        let (ttq_bytes, cdol1_data) = data.split_at(4);
+        let [ttq1, ttq2, _, _, cdol1_data @ ..] = data else { return Err(sw::WRONG_LENGTH) };
         let amount = bcd_amount(cdol1_data.get(..6).unwrap_or_default());
-        let online_required = ttq_bytes[1] & ttq::ONLINE_REQUIRED != 0;
-        let cvm_required = ttq_bytes[1] & ttq::CVM_REQUIRED != 0;
-        let offline_only = ttq_bytes[0] & ttq::OFFLINE_ONLY != 0;
+        let online_required = ttq2 & ttq::ONLINE_REQUIRED != 0;
+        let cvm_required = ttq2 & ttq::CVM_REQUIRED != 0;
+        let offline_only = ttq1 & ttq::OFFLINE_ONLY != 0;
         let decision = if self.profile().blocked {
             cid::AAC
         } else if !online_required && amount <= self.profile().offline_limit {
@@ -107,7 +102,7 @@ impl VirtualCard {
             cid::ARQC
         };
         let ctq = [
-            match (cvm_required, decision == cid::ARQC && ttq_bytes[0] & ttq::ONLINE_PIN != 0) {
+            match (cvm_required, decision == cid::ARQC && ttq1 & ttq::ONLINE_PIN != 0) {
                 (false, _) => 0,
                 (true, true) => ctq::ONLINE_PIN,
                 (true, false) => ctq::SIGNATURE,

@@ -10,7 +10,7 @@
 
 use super::emv::tvr::Decision;
 use super::emv::{self, AcResponse, CardFacts, EmvTxn, KernelError, TxnType};
-use super::payment::kernel_error;
+use super::payment::{TxnResult, declined, kernel_error};
 use super::qpboc::{self, TapContext, TapRead, TapTxn};
 use super::{Devices, Engine, EngineError, EngineResult, ErrorKind, Stage};
 use smartpos_hal::keypad::PinProgress;
@@ -55,7 +55,7 @@ impl Interfaces {
 #[derive(Debug)]
 pub(crate) enum CardTxn {
     Chip(EmvTxn),
-    Tap(Box<TapTxn>),
+    Tap(TapTxn),
 }
 
 /// A card read and, when its CVM asks, the encrypted PIN block.
@@ -165,6 +165,20 @@ impl CardSession {
         }
     }
 
+    /// The answer when the host could not be reached and the card gave no
+    /// TC: a chip's `Z3` decline; for a tap, which can be tried again with
+    /// the terminal now knowing the host is away, an error saying so.
+    pub fn declined_unreachable(&self, base: TxnResult) -> EngineResult<TxnResult> {
+        match self.txn {
+            CardTxn::Chip(_) => Ok(declined(base, "Z3")),
+            CardTxn::Tap(_) => Err(EngineError::new(
+                ErrorKind::Network,
+                "The host cannot be reached and the card asked to go online; nothing was charged.",
+                "Tap again (the terminal now asks the card for an offline approval within its limit), insert the card, or restore the network.",
+            )),
+        }
+    }
+
     /// The payment will not complete (`arc` for the chip's second GENERATE
     /// AC, with the issuer's data when the host sent some).
     pub fn abandon(&mut self, dev: &mut Devices, arc: &[u8; 2], issuer_auth: Option<&[u8]>) {
@@ -245,7 +259,7 @@ impl Engine {
                     TapRead::Read(t) => {
                         self.stage(Stage::RemoveCard);
                         let facts = emv::facts_of(&t.app).map_err(kernel_error)?;
-                        CardSession { txn: CardTxn::Tap(t), facts, pin_block: None }
+                        CardSession { txn: CardTxn::Tap(*t), facts, pin_block: None }
                     }
                     TapRead::UseContact { limit } => {
                         tracing::info!(amount, limit, "above the contactless limit: asking for the chip");

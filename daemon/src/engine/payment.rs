@@ -241,14 +241,7 @@ impl Engine {
             if second == Decision::Tc {
                 return self.commit_offline(&id, &mut s, base, *b"Y3", &opts.reference);
             }
-            if s.interface() == super::card_session::Interface::Contactless {
-                return Err(EngineError::new(
-                    ErrorKind::Network,
-                    "The host cannot be reached and the card asked to go online; nothing was charged.",
-                    "Tap again (the terminal now asks the card for an offline approval within its limit), insert the card, or restore the network.",
-                ));
-            }
-            return Ok(declined(base, "Z3"));
+            return s.declined_unreachable(base);
         }
         // Online: the reversal record is on disk before the request leaves (§6).
         let batch = self.store.batch()?;

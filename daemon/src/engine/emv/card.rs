@@ -175,7 +175,7 @@ fn initiate(reader: &mut dyn CardReader, app: &mut CardApp) -> Result<(), Kernel
 /// READ RECORD per AFL entry: each record's objects into `app`, the ones
 /// the AFL names for ODA into its static data, then what `9F4A` lists.
 pub(crate) fn read_records(reader: &mut dyn CardReader, app: &mut CardApp, afl: &[u8]) -> Result<(), KernelError> {
-    if afl.is_empty() || afl.len() % 4 != 0 {
+    if afl.is_empty() || !afl.len().is_multiple_of(4) {
         return Err(KernelError::Card(format!("AFL of {} bytes", afl.len())));
     }
     for entry in afl.chunks(4) {

@@ -232,7 +232,8 @@ pub struct EmvTxn {
     params: Params,
 }
 
-fn bcd(n: u64, bytes: usize) -> Vec<u8> {
+/// A number as `bytes` BCD bytes (amounts, the sequence counter).
+pub(crate) fn bcd(n: u64, bytes: usize) -> Vec<u8> {
     hex::decode(format!("{n:0width$}", width = bytes * 2)).unwrap_or_else(|_| vec![0x99; bytes])
 }
 
@@ -257,11 +258,6 @@ pub(crate) fn fill_dol(dol: &[u8], dol_tag: Tag, value: impl Fn(Tag) -> Option<V
         out.extend(fitted);
     }
     Ok(out)
-}
-
-/// A number as `bytes` BCD bytes (amounts, the sequence counter).
-pub(crate) fn bcd_bytes(n: u64, bytes: usize) -> Vec<u8> {
-    bcd(n, bytes)
 }
 
 impl EmvTxn {

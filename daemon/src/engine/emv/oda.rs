@@ -213,15 +213,9 @@ impl Authenticator {
                 tvr.set(tvr::ICC_DATA_MISSING);
                 return Err("a required fDDA object is missing".to_string().into());
             }
-            if let Some(why) = &app.static_data_error {
-                return Err(why.clone().into());
-            }
-            let get = |t| app.get(t).unwrap_or_default();
-            let pan = hex::encode_upper(app.get(0x5A).unwrap_or_default()).trim_end_matches('F').to_string();
-            let ca = self.ca_key(app, today)?;
-            let issuer = book2::recover_issuer_key(get(0x90), get(0x92), get(0x9F32), ca, &pan, today)?;
-            let icc = book2::recover_icc_key(get(0x9F46), get(0x9F48), get(0x9F47), &issuer, &pan, &app.static_data, today)?;
-            book2::verify_sdad(get(0x9F4B), &icc, terminal_data)?;
+            let (issuer, pan) = self.issuer_key(app, today)?;
+            let icc = icc_key(app, &issuer, &pan, today)?;
+            book2::verify_sdad(app.get(0x9F4B).unwrap_or_default(), &icc, terminal_data)?;
             Ok(())
         })();
         if let Err(fail) = result {
@@ -255,19 +249,27 @@ impl From<OdaError> for Fail {
 
 impl Authenticator {
     /// The checks of `method`: the ICC key for CDA (checked later), nothing for SDA/DDA.
-    fn run(&self, reader: &mut dyn CardReader, app: &CardApp, ctx: &OdaContext<'_>, method: Method) -> Result<Option<PublicKey>, Fail> {
+    /// The static data assembled, the CA key found, the issuer key
+    /// recovered from its certificate: what every method starts with. Also
+    /// returns the PAN the certificates are checked against.
+    fn issuer_key(&self, app: &CardApp, today: &str) -> Result<(PublicKey, String), Fail> {
         if let Some(why) = &app.static_data_error {
             return Err(why.clone().into());
         }
         let get = |t| app.get(t).unwrap_or_default();
         let pan = hex::encode_upper(get(0x5A)).trim_end_matches('F').to_string();
-        let ca = self.ca_key(app, ctx.today).map_err(Fail::Check)?;
-        let issuer = book2::recover_issuer_key(get(0x90), get(0x92), get(0x9F32), ca, &pan, ctx.today)?;
+        let ca = self.ca_key(app, today).map_err(Fail::Check)?;
+        Ok((book2::recover_issuer_key(get(0x90), get(0x92), get(0x9F32), ca, &pan, today)?, pan))
+    }
+
+    fn run(&self, reader: &mut dyn CardReader, app: &CardApp, ctx: &OdaContext<'_>, method: Method) -> Result<Option<PublicKey>, Fail> {
+        let get = |t| app.get(t).unwrap_or_default();
+        let (issuer, pan) = self.issuer_key(app, ctx.today)?;
         if method == Method::Sda {
             book2::verify_ssad(get(0x93), &issuer, &app.static_data)?;
             return Ok(None);
         }
-        let icc = book2::recover_icc_key(get(0x9F46), get(0x9F48), get(0x9F47), &issuer, &pan, &app.static_data, ctx.today)?;
+        let icc = icc_key(app, &issuer, &pan, ctx.today)?;
         if method == Method::Cda {
             return Ok(Some(icc));
         }
@@ -286,4 +288,10 @@ impl Authenticator {
         book2::verify_sdad(&sdad, &icc, &ddol_data)?;
         Ok(None)
     }
+}
+
+/// The ICC key recovered from its certificate, which covers the static data (DDA, CDA, fDDA).
+fn icc_key(app: &CardApp, issuer: &PublicKey, pan: &str, today: &str) -> Result<PublicKey, Fail> {
+    let get = |t| app.get(t).unwrap_or_default();
+    Ok(book2::recover_icc_key(get(0x9F46), get(0x9F48), get(0x9F47), issuer, pan, &app.static_data, today)?)
 }

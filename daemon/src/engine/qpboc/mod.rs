@@ -13,7 +13,7 @@ use super::emv::apdu::command;
 use super::emv::card::{CardApp, flatten, read_records};
 use super::emv::oda::{Authenticator, OdaState};
 use super::emv::tvr::{self, Decision, Tvr};
-use super::emv::{AcResponse, KernelError, Params, TapLimits, TxnType, bcd_bytes, fill_dol};
+use super::emv::{AcResponse, KernelError, Params, TapLimits, TxnType, bcd, fill_dol};
 use smartpos_hal::CardReader;
 use smartpos_proto::tlv;
 
@@ -28,9 +28,8 @@ const TTQ_ONLINE_CRYPTOGRAM: u8 = 0x80;
 const TTQ_CVM_REQUIRED: u8 = 0x40;
 /// TTQ byte 4: fDDA version 01.
 const TTQ_FDDA_01: u8 = 0x80;
-/// CTQ byte 1: the card asks for online PIN / signature.
+/// CTQ byte 1: the card asks for online PIN.
 const CTQ_ONLINE_PIN: u8 = 0x80;
-const CTQ_SIGNATURE: u8 = 0x40;
 
 /// What the terminal knows before the tap.
 #[derive(Debug, Clone, Copy)]
@@ -105,7 +104,7 @@ pub fn read_tap(reader: &mut dyn CardReader, params: &Params, oda: &Authenticato
     let value = |tag| -> Option<Vec<u8>> {
         Some(match tag {
             0x9F66 => ttq.to_vec(),
-            0x9F02 => bcd_bytes(ctx.amount, 6),
+            0x9F02 => bcd(ctx.amount, 6),
             0x9F03 => vec![0; 6],
             0x9F1A => params.country.clone(),
             0x95 => tvr_sent.0.to_vec(),
@@ -175,7 +174,7 @@ impl TapTxn {
             return;
         }
         let auth_data = self.app.get(0x9F69).unwrap_or_default();
-        let terminal_data = [&self.un[..], &bcd_bytes(self.amount, 6), &self.params.currency, auth_data].concat();
+        let terminal_data = [&self.un[..], &bcd(self.amount, 6), &self.params.currency, auth_data].concat();
         self.oda = oda.fdda(&self.app, today, &terminal_data, &mut self.tvr);
         if self.oda.failure.is_some() {
             // A TC without a valid fDDA is a decline, never an approval (§10).
@@ -191,11 +190,6 @@ impl TapTxn {
     /// The card asked for online PIN (CTQ), for an online cryptogram.
     pub fn wants_online_pin(&self) -> bool {
         self.ctq[0] & CTQ_ONLINE_PIN != 0 && self.decision() == Decision::Arqc
-    }
-
-    /// The card asked for a signature (a receipt's signature line).
-    pub fn wants_signature(&self) -> bool {
-        self.ctq[0] & CTQ_SIGNATURE != 0
     }
 
     pub fn pin_entered(&mut self) {
@@ -214,7 +208,7 @@ impl TapTxn {
         tlv::write(0x95, &self.tvr_sent.0, &mut out);
         tlv::write(0x9A, &self.date, &mut out);
         tlv::write(0x9C, &[self.txn_type as u8], &mut out);
-        tlv::write(0x9F02, &bcd_bytes(self.amount, 6), &mut out);
+        tlv::write(0x9F02, &bcd(self.amount, 6), &mut out);
         tlv::write(0x5F2A, &p.currency, &mut out);
         tlv::write(0x82, &self.app.aip, &mut out);
         tlv::write(0x9F1A, &p.country, &mut out);
@@ -224,7 +218,7 @@ impl TapTxn {
         tlv::write(0x9F1E, &p.ifd_serial, &mut out);
         tlv::write(0x84, &self.app.aid, &mut out);
         tlv::write(0x9F09, &p.app_version, &mut out);
-        tlv::write(0x9F41, &bcd_bytes(u64::from(sequence), 4), &mut out);
+        tlv::write(0x9F41, &bcd(u64::from(sequence), 4), &mut out);
         tlv::write(0x9F66, &self.ttq, &mut out);
         tlv::write(0x9F6C, &self.ctq, &mut out);
         out
