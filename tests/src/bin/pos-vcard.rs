@@ -12,9 +12,35 @@
 use smartpos_vcard::card::{Transport, VirtualCard};
 use smartpos_vcard::testdata::TestData;
 use smartpos_vcard::vpcd;
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+
+/// pcscd's vpcd driver sends an APDU's 2-byte length and its body in two
+/// writes without `TCP_NODELAY`: Nagle holds the body until the length is
+/// acknowledged, and Linux delays that ACK by up to 40 ms. Each APDU then took
+/// ~42 ms on loopback (a tap's six: 260 ms), which is the harness, not the
+/// card. Quick-ACK mode is not sticky, so it is asked for before every read.
+struct QuickAck(TcpStream);
+
+impl Read for QuickAck {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let _ = socket2::SockRef::from(&self.0).set_tcp_quickack(true);
+        let n = self.0.read(buf)?;
+        let _ = socket2::SockRef::from(&self.0).set_tcp_quickack(true);
+        Ok(n)
+    }
+}
+
+impl Write for QuickAck {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
 
 fn main() -> ExitCode {
     let mut label = "default".to_string();
@@ -55,7 +81,7 @@ fn main() -> ExitCode {
     card.with_pse = with_pse;
     // vpcd may not listen yet when pcscd is still starting: retry briefly.
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut stream = loop {
+    let stream = loop {
         match TcpStream::connect((host.as_str(), port)) {
             Ok(s) => break s,
             Err(e) if Instant::now() >= deadline => return fail(&format!("cannot reach vpcd at {host}:{port}: {e}")),
@@ -64,7 +90,7 @@ fn main() -> ExitCode {
     };
     let _ = stream.set_nodelay(true);
     eprintln!("pos-vcard: card {label:?} {} at {host}:{port}", if tap { "tapped" } else { "inserted" });
-    match vpcd::serve(&mut stream, &mut card) {
+    match vpcd::serve(&mut QuickAck(stream), &mut card) {
         Ok(n) => {
             eprintln!("pos-vcard: reader closed the connection after {n} APDUs");
             ExitCode::SUCCESS
