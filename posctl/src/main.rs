@@ -398,8 +398,7 @@ async fn monitor(client: &Client, out: &Out) -> Result<(), CallError> {
             println!("{}", json!({"signal": member, "args": value}));
         } else if member == "Progress" {
             let stage = value.get(0).and_then(Json::as_str).unwrap_or("");
-            let count = value.get(1).and_then(|d| d.get("count")).and_then(Json::as_u64).unwrap_or(0);
-            println!("progress  {}", progress::describe(stage, count));
+            println!("progress  {}", progress::describe(stage, value.get(1).unwrap_or(&Json::Null)));
         } else if member == "PropertiesChanged" {
             let iface = value.get(0).and_then(Json::as_str).unwrap_or("").trim_start_matches("org.smartpos.Pos1.");
             for (k, v) in value.get(1).and_then(Json::as_object).into_iter().flatten() {

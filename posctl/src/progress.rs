@@ -8,15 +8,21 @@ use futures_util::StreamExt;
 use std::io::{IsTerminal, Write};
 use tokio::task::JoinHandle;
 
-/// The sentence for a stage.
-pub fn describe(stage: &str, count: u64) -> String {
+/// The sentence for a stage and its details (a JSON object of the signal's
+/// `a{sv}`: `count` for PIN digits, `interfaces` for waiting-card).
+pub fn describe(stage: &str, details: &serde_json::Value) -> String {
+    let count = details.get("count").and_then(serde_json::Value::as_u64).unwrap_or(0);
+    let accepts = |name: &str| details.get("interfaces").and_then(serde_json::Value::as_array).is_some_and(|l| l.iter().any(|i| i == name));
     match stage {
-        "waiting-card" if count > 0 => "Insert or tap the card…".into(),
-        "waiting-card" => "Insert the card…".into(),
+        "waiting-card" => match (accepts("contact") || details.get("interfaces").is_none(), accepts("contactless")) {
+            (true, true) => "Insert or tap the card…".into(),
+            (false, true) => "Tap the card…".into(),
+            _ => "Insert the card…".into(),
+        },
         "card-inserted" => "Card inserted.".into(),
         "card-tapped" => "Card tapped: hold it there…".into(),
         "remove-card" => "Card read: remove the card.".into(),
-        "use-contact" => "Above the contactless limit: insert the card…".into(),
+        "use-contact" => "Insert the card: this amount is not taken on a tap…".into(),
         "reading-card" => "Reading the card…".into(),
         "waiting-pin" => "Cardholder: enter the PIN, then #".into(),
         "pin-digit" => format!("PIN: {}", "*".repeat(count.min(12) as usize)),
@@ -57,12 +63,8 @@ pub async fn follow(conn: &zbus::Connection) -> Option<JoinHandle<()>> {
         let mut last = String::new();
         while let Some(Ok(msg)) = stream.next().await {
             let Ok((stage, details)) = msg.body().deserialize::<(String, std::collections::HashMap<String, zbus::zvariant::OwnedValue>)>() else { continue };
-            // `count`: PIN digits; for waiting-card, how many interfaces beyond the chip.
-            let count = match details.get("interfaces").map(|v| to_json(v)) {
-                Some(serde_json::Value::Array(list)) => list.len().saturating_sub(1) as u64,
-                _ => details.get("count").map(|v| to_json(v)).and_then(|j| j.as_u64()).unwrap_or(0),
-            };
-            let text = describe(&stage, count);
+            let details: serde_json::Map<String, serde_json::Value> = details.iter().map(|(k, v)| (k.clone(), to_json(v))).collect();
+            let text = describe(&stage, &serde_json::Value::Object(details));
             if text.is_empty() || text == last {
                 continue;
             }
@@ -86,5 +88,21 @@ pub fn finish(handle: Option<JoinHandle<()>>) {
         if std::io::stderr().is_terminal() {
             eprint!("\r\x1b[K");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+    use serde_json::json;
+
+    #[test]
+    fn waiting_card_names_only_the_interfaces_the_sale_accepts() {
+        assert_eq!(describe("waiting-card", &json!({"interfaces": ["contact", "contactless"]})), "Insert or tap the card…");
+        assert_eq!(describe("waiting-card", &json!({"interfaces": ["contactless"]})), "Tap the card…");
+        assert_eq!(describe("waiting-card", &json!({"interfaces": ["contact"]})), "Insert the card…");
+        // A posd older than the contactless additions sends no details.
+        assert_eq!(describe("waiting-card", &json!({})), "Insert the card…");
+        assert_eq!(describe("pin-digit", &json!({"count": 3})), "PIN: ***");
     }
 }

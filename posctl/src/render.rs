@@ -159,6 +159,8 @@ pub fn txn(r: &Map<String, Json>) -> String {
     }
     let oda = match s(r, "oda") {
         "" => None,
+        // An online tap is never authenticated offline: the host checks its cryptogram.
+        "none" if s(r, "interface") == "contactless" && r.get("offline") == Some(&Json::Bool(false)) => Some("online (the host checked the card's cryptogram)".to_string()),
         "none" => Some("not authenticated offline (no method, or no CA key)".to_string()),
         "failed" => Some("FAILED offline data authentication (never approved offline)".to_string()),
         method => Some(format!("{} verified", method.to_uppercase())),

@@ -41,8 +41,8 @@ CONF
   [[ -s "$work/ports" ]] || { echo "$rig_name: the simulator did not start:"; cat "$work/sim.log"; exit 1; }
   listen=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["listen"])' "$work/ports")
 
-  # 3. posd with simulated reader, keypad and modem.
-  sed -e "s#127.0.0.1:1#$listen#" -e "s#/tmp/posd-test#$work/state#" tests/fixtures/posd-test.toml >"$work/posd.toml"
+  # 3. posd with simulated reader, contactless field, keypad and modem.
+  sed -e "s#127.0.0.1:1#$listen#" -e "s#/tmp/posd-test#$work/state#" -e 's#^\[hardware\]$#[hardware]\ncontactless = "sim"#' tests/fixtures/posd-test.toml >"$work/posd.toml"
   "$bin/posd" --config "$work/posd.toml" --bus "$bus" >"$work/posd.log" 2>&1 &
   posd_pid=$!
   pids+=($posd_pid)
@@ -51,12 +51,12 @@ CONF
 
 pos() { "$bin/posctl" --bus "$bus" "$@"; }
 
-# Inserts a card and arms the cardholder: `posctl sim keys --when-asked`
+# Inserts (or, with a third argument `tap`, taps) a card and arms the cardholder: `posctl sim keys --when-asked`
 # types the PIN once posd asks for it (earlier presses are dropped, as on
 # the real keypad). Returns once the typist is listening.
 cardholder() {
-  local card=$1 pin=$2
-  pos sim insert "$card" >/dev/null
+  local card=$1 pin=$2 how=${3:-insert}
+  pos sim "$how" "$card" >/dev/null
   rm -f "$work/keys.log"
   pos sim keys --when-asked "$pin" >/dev/null 2>"$work/keys.log" &
   typist=$!

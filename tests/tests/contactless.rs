@@ -79,9 +79,12 @@ fn a_tap_below_the_cvm_limit_is_approved_online_without_pin() {
     assert_eq!(rig.database_value("SELECT interface FROM journal"), "contactless");
 }
 
+/// With the downloaded limits (floor 500.00 above the CVM limit 300.00):
+/// 400.00 is within the floor, yet a CVM is required and the terminal's only
+/// CVM is online PIN, so the tap goes online (docs/protocol.md, "Contactless").
 #[test]
 fn a_tap_at_or_above_the_cvm_limit_takes_the_online_pin_after_the_card_left() {
-    let rig = terminal(true);
+    let rig = terminal(false);
     tap(&rig, "cda");
     let typist = type_pin_when_asked(rig.bus.address(), "123456#");
     let r = sale(&rig, 40_000, TAP_ONLY).expect("sale");
@@ -120,6 +123,36 @@ fn above_the_contactless_limit_the_sale_continues_on_the_chip_and_is_charged_onc
     assert_eq!(ledger.charged("dda"), 120_000, "charged once, on the chip");
     assert_eq!(ledger.standing(Exchange::Sale).len(), 1);
     assert_eq!(rig.journal().len(), 1);
+}
+
+#[test]
+fn a_tap_that_needs_a_cvm_while_the_host_is_down_continues_on_the_chip() {
+    let rig = terminal(false);
+    rig.call("Simulator", "SetHostReachable", &["b", "false"]).expect("cut");
+    // The first tap finds the host away only when it tries it, after the PIN.
+    tap(&rig, "dda");
+    let typist = type_pin_when_asked(rig.bus.address(), "123456#");
+    let err = sale(&rig, 40_000, TAP_ONLY).expect_err("the host is away");
+    let _ = typist.join();
+    assert!(err.contains("Insert the card (this amount cannot be approved on a tap offline)"), "{err}");
+    assert_eq!(rig.journal().iter().filter(|j| j.state == "approved").count(), 0);
+    tap(&rig, "dda");
+    let address = rig.bus.address().to_string();
+    let insert = on_progress(rig.bus.address(), "use-contact", move || {
+        let _ = smartpos_tests::posd::busctl_raw(&address, &["call", "org.smartpos.Pos1", "/org/smartpos/Pos1", "org.smartpos.Pos1.Simulator", "InsertCard", "s", "dda"]);
+    });
+    let typist = type_pin_when_asked(rig.bus.address(), "123456#");
+    let r = sale(&rig, 40_000, TAP_ONLY).expect("sale");
+    let seen = insert.join().expect("progress");
+    let _ = typist.join();
+    assert_eq!((r["approved"].clone(), r["offline"].clone(), r["interface"].clone()), (json!(true), json!(true), json!("contact")), "{r}");
+    assert!(stages(&seen).contains(&"use-contact"), "{:?}", stages(&seen));
+    assert_eq!(rig.database_value("SELECT interface FROM journal"), "contact");
+    assert_eq!(rig.pending(), (0, 1), "the chip's offline sale is queued");
+    // Negative control: below the CVM limit the same tap is approved offline on the tap.
+    tap(&rig, "dda");
+    let r = sale(&rig, 20_000, TAP_ONLY).expect("sale");
+    assert_eq!((r["approved"].clone(), r["interface"].clone()), (json!(true), json!("contactless")), "{r}");
 }
 
 #[test]

@@ -49,6 +49,11 @@ impl Default for Interfaces {
 
 impl Interfaces {
     pub const CONTACT: Interfaces = Interfaces { contact: true, contactless: false };
+
+    /// Their D-Bus names (`Sale`'s `interfaces`, waiting-card's details).
+    pub fn names(self) -> Vec<String> {
+        [(self.contact, "contact"), (self.contactless, "contactless")].into_iter().filter(|(on, _)| *on).map(|(_, n)| n.to_string()).collect()
+    }
 }
 
 /// The kernel's transaction behind the seam.
@@ -169,12 +174,16 @@ impl CardSession {
     /// TC: a chip's `Z3` decline; for a tap, which can be tried again with
     /// the terminal now knowing the host is away, an error saying so.
     pub fn declined_unreachable(&self, base: TxnResult) -> EngineResult<TxnResult> {
-        match self.txn {
+        match &self.txn {
             CardTxn::Chip(_) => Ok(declined(base, "Z3")),
-            CardTxn::Tap(_) => Err(EngineError::new(
+            CardTxn::Tap(t) => Err(EngineError::new(
                 ErrorKind::Network,
                 "The host cannot be reached and the card asked to go online; nothing was charged.",
-                "Tap again (the terminal now asks the card for an offline approval within its limit), insert the card, or restore the network.",
+                if t.offline_possible() {
+                    "Tap again (the terminal now asks the card for an offline approval within its limit), insert the card, or restore the network."
+                } else {
+                    "Insert the card (this amount cannot be approved on a tap offline), or restore the network."
+                },
             )),
         }
     }
@@ -246,7 +255,7 @@ impl Engine {
         if !interfaces.contact && !interfaces.contactless {
             return Err(EngineError::invalid("This terminal has no contactless reader: allow the contact interface too (interfaces = contact)."));
         }
-        self.stage(Stage::WaitingCard { contactless: interfaces.contactless });
+        self.stage(Stage::WaitingCard(interfaces));
         let today = self.civil().yymmdd();
         let mut s = match self.wait_any_card(interfaces)? {
             Interface::Contact => self.read_chip(amount, txn_type, &today)?,
@@ -261,8 +270,8 @@ impl Engine {
                         let facts = emv::facts_of(&t.app).map_err(kernel_error)?;
                         CardSession { txn: CardTxn::Tap(*t), facts, pin_block: None }
                     }
-                    TapRead::UseContact { limit } => {
-                        tracing::info!(amount, limit, "above the contactless limit: asking for the chip");
+                    TapRead::UseContact { limit, reason } => {
+                        tracing::info!(amount, limit, reason, "asking for the chip");
                         self.stage(Stage::UseContact);
                         self.wait_any_card(Interfaces::CONTACT)?;
                         self.read_chip(amount, txn_type, &today)?

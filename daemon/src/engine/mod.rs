@@ -118,10 +118,8 @@ pub struct ReaderCheck {
 /// What a waiting person is told (the D-Bus `Progress` signal).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
-    /// Waiting for an insert, or an insert or a tap.
-    WaitingCard {
-        contactless: bool,
-    },
+    /// Waiting for a card on these interfaces (the ones the terminal has).
+    WaitingCard(card_session::Interfaces),
     CardInserted,
     CardTapped,
     /// The tap was read: the card may leave the field.

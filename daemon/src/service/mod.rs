@@ -220,10 +220,7 @@ async fn emit_progress(conn: zbus::Connection, mut rx: mpsc::UnboundedReceiver<S
     while let Some(stage) = rx.recv().await {
         let details = match stage {
             Stage::PinDigit(n) => dict::DictBuilder::new().u("count", u32::try_from(n).unwrap_or(u32::MAX)).build(),
-            Stage::WaitingCard { contactless } => {
-                let interfaces: Vec<String> = if contactless { vec!["contact".into(), "contactless".into()] } else { vec!["contact".into()] };
-                dict::DictBuilder::new().strings("interfaces", &interfaces).build()
-            }
+            Stage::WaitingCard(interfaces) => dict::DictBuilder::new().strings("interfaces", &interfaces.names()).build(),
             _ => dict::Dict::new(),
         };
         if let Err(e) = payment::PaymentIface::progress(&emitter, stage.name(), details).await {

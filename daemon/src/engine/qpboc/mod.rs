@@ -51,9 +51,10 @@ pub enum TapRead {
     /// Read in full; the card has left the field.
     Read(Box<TapTxn>),
     /// Above the AID's contactless transaction limit (or taps not taken for
-    /// it): the chip is to be inserted. Nothing was asked of the card past
-    /// selection, so its counters did not move.
-    UseContact { limit: u64 },
+    /// it), or a CVM is required while the host is unreachable: the chip is
+    /// to be inserted. Nothing was asked of the card past selection, so its
+    /// counters did not move.
+    UseContact { limit: u64, reason: &'static str },
 }
 
 /// A tap read in full.
@@ -89,14 +90,21 @@ pub fn read_tap(reader: &mut dyn CardReader, params: &Params, oda: &Authenticato
     let params = params.for_aid(&app.aid);
     let limits = params.contactless;
     if limits.txn == 0 || ctx.amount > limits.txn {
-        return Ok(TapRead::UseContact { limit: limits.txn });
+        return Ok(TapRead::UseContact { limit: limits.txn, reason: "above the contactless transaction limit" });
+    }
+    // The terminal's one CVM is online PIN (its CVM list, §5): at or above
+    // the CVM limit a tap must go online even within the floor, and with the
+    // host unreachable it cannot be verified at all: the chip can.
+    let cvm_required = ctx.amount >= limits.cvm;
+    if cvm_required && !ctx.host_reachable {
+        return Ok(TapRead::UseContact { limit: limits.cvm, reason: "a CVM is required and online PIN needs the host" });
     }
     let date: [u8; 3] = hex::decode(ctx.today).ok().and_then(|d| d.try_into().ok()).unwrap_or([0; 3]);
     let un: [u8; 4] = rand::random();
-    let online_needed = ctx.amount > limits.floor || !ctx.offline_allowed;
+    let online_needed = ctx.amount > limits.floor || !ctx.offline_allowed || cvm_required;
     let ttq = [
         if ctx.host_reachable { TTQ_ONLINE_CAPABLE } else { TTQ_OFFLINE_ONLY },
-        if online_needed { TTQ_ONLINE_CRYPTOGRAM } else { 0 } | if ctx.amount >= limits.cvm { TTQ_CVM_REQUIRED } else { 0 },
+        if online_needed { TTQ_ONLINE_CRYPTOGRAM } else { 0 } | if cvm_required { TTQ_CVM_REQUIRED } else { 0 },
         0x00,
         TTQ_FDDA_01,
     ];
@@ -180,6 +188,12 @@ impl TapTxn {
             // A TC without a valid fDDA is a decline, never an approval (§10).
             self.ac.cid = 0x00;
         }
+    }
+
+    /// A second tap with the host known to be away could be approved
+    /// offline: within the floor and below the CVM limit.
+    pub fn offline_possible(&self) -> bool {
+        self.amount <= self.limits.floor && self.amount < self.limits.cvm
     }
 
     /// The card's decision after the terminal's checks.
