@@ -192,3 +192,81 @@ fn queued_advices_survive_the_move_into_the_journal() {
     assert_eq!(s.advice_outcome(2).unwrap().as_deref(), Some("00"));
     assert_eq!(s.queue_list(10).unwrap().len(), 1);
 }
+
+/// A journal row of `amount`, queued as an offline advice when `queue`.
+fn write_sale(s: &Store, k: &dyn KeyStore, stan: u32, amount: u64, queue: bool) -> i64 {
+    use posd::store::journal::{EntryState, Kind, NewEntry};
+    let tx = s.transaction().unwrap();
+    let e = NewEntry {
+        kind: Kind::Sale,
+        batch: 1,
+        stan,
+        amount,
+        masked_pan: "622848*********0018",
+        aid: "",
+        app_label: "",
+        entry_mode: "051",
+        interface: "contact",
+        offline: queue,
+        original_id: None,
+        reference: "",
+        state: EntryState::Approved,
+        now: "now",
+        response_code: "",
+        host_date: "",
+        oda: "",
+        tvr: "",
+    };
+    let id = Store::insert_entry(&tx, k, &e, None).unwrap();
+    if queue {
+        Store::enqueue(&tx, k, id, format!("advice {stan}").as_bytes(), 1000 + i64::from(stan)).unwrap();
+    }
+    tx.commit().unwrap();
+    id
+}
+
+/// Schema 6 finds the waiting advices from a floor kept in memory instead of
+/// an index: every waiting row is still found, by the writer and by a second
+/// (read) connection whose floor has moved, across many rows that never
+/// waited, and only the newest row can be queued (the rule the floor needs).
+#[test]
+fn waiting_advices_are_found_from_the_floor_by_writer_and_reader() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("pos.db");
+    let k = keys(d.path());
+    let s = Store::open(&path, k.clone()).unwrap();
+    let reader = Store::open(&path, k.clone()).unwrap();
+    let k = k.as_ref();
+    let first = write_sale(&s, k, 1, 100, true);
+    for stan in 2..50 {
+        write_sale(&s, k, stan, 1, false);
+    }
+    let second = write_sale(&s, k, 50, 200, true);
+    assert_eq!(reader.queue_list(10).unwrap().iter().map(|q| q.journal_id).collect::<Vec<_>>(), [first, second]);
+    let t = s.queue_totals().unwrap();
+    assert_eq!((t.depth, t.amount, t.oldest_queued_at), (2, 300, Some(1001)));
+    // Forward both: the floor moves past them.
+    for want in [first, second] {
+        let q = s.next_queued().unwrap().expect("waiting");
+        assert_eq!(q.journal_id, want);
+        let tx = s.transaction().unwrap();
+        Store::mark_forwarded(&tx, q.journal_id, "00", 2000).unwrap();
+        tx.commit().unwrap();
+    }
+    assert!(s.next_queued().unwrap().is_none());
+    assert!(reader.queue_list(10).unwrap().is_empty(), "the reader's floor moves past the newest row");
+    // Rows queued after both floors moved are found by both.
+    let third = write_sale(&s, k, 51, 300, true);
+    assert_eq!(reader.queue_list(10).unwrap().iter().map(|q| q.journal_id).collect::<Vec<_>>(), [third]);
+    assert_eq!(s.next_queued().unwrap().expect("the third").journal_id, third);
+    assert_eq!(s.queue_totals().unwrap().depth, 1);
+    // Negative control: an older row cannot be queued (it could sit below a floor).
+    let tx = s.transaction().unwrap();
+    let err = Store::enqueue(&tx, k, first, b"again", 3000).expect_err("not the newest row");
+    assert!(matches!(err, StoreError::Invariant(_)), "{err}");
+    drop(tx);
+    // A fresh store finds the floor by a scan: the third is still waiting.
+    drop(s);
+    let s = Store::open(&path, keys(d.path())).unwrap();
+    assert_eq!(s.next_queued().unwrap().expect("after a restart").journal_id, third);
+}

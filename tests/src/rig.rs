@@ -181,6 +181,19 @@ impl Rig {
         self.sim.h.set_faults(Faults::default());
     }
 
+    /// Moves the terminal's and the host's clocks together to noon in
+    /// Beijing (the test zone of both), and returns the shift, so that a
+    /// test that moves the clock by hours crosses midnight only when it means
+    /// to, whatever the time it runs at. `shift` for later `set_host_clock`s.
+    pub fn at_beijing_noon(&self) -> i64 {
+        const DAY: i64 = 86_400;
+        let beijing = 8 * 3600;
+        let shift = DAY / 2 - (smartpos_proto::clock::unix_now() + beijing).rem_euclid(DAY);
+        self.clock.advance(shift);
+        self.sim.h.set_host_clock(beijing, shift);
+        shift
+    }
+
     /// Cuts (or restores) the path to the host: connections are refused.
     pub fn host_reachable(&self, up: bool) {
         // Returns once the cut (or its end) is in effect.

@@ -85,6 +85,8 @@ fn offline_limits_refuse_with_offline_limit_and_queue_nothing() {
 #[test]
 fn an_old_queue_blocks_new_offline_sales_but_is_still_forwarded() {
     let mut r = Rig::signed_in_with(|c| c.offline.max_age_secs = 3600);
+    // An hour on must not cross midnight (a new day's sign-in) whenever this runs.
+    r.at_beijing_noon();
     r.host_reachable(false);
     assert!(r.sale("default", 100).unwrap().approved);
     r.clock.advance(3601);

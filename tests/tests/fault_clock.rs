@@ -56,14 +56,19 @@ fn a_clock_jumping_back_a_day_reuses_nothing_and_charges_once() {
 /// age limit; measured against the later of its clock and the host's (as
 /// the sign-in after the jump recorded it), it is two hours old and the
 /// offline sale is refused before anything is charged.
+///
+/// Both clocks first move to noon in Beijing: "a day behind, two hours on"
+/// is the same local date when the test starts after 22:00 there, and then
+/// no sign-in follows the jump (this test failed between 14:00 and 16:00 UTC).
 #[test]
 fn a_clock_a_day_behind_does_not_stretch_the_offline_age_limit() {
     let mut r = Rig::signed_in_with(|c| c.offline.max_age_secs = 3_600);
+    let to_noon = r.at_beijing_noon();
     r.sale("default", 1_001).expect("online sale");
     r.host_reachable(false);
     assert!(r.sale("default", 1_002).expect("offline sale").offline);
     // Two hours pass at the host; the terminal's clock loses a day on the way.
-    r.sim.h.set_host_clock(8 * 3600, 2 * 3600);
+    r.sim.h.set_host_clock(8 * 3600, to_noon + 2 * 3600);
     r.clock.advance(2 * 3600 - DAY);
     r.host_reachable(true);
     // Back on the network for one sale: the new local day signs in and records the host a day ahead.

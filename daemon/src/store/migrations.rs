@@ -126,6 +126,12 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE journal ADD COLUMN interface TEXT NOT NULL DEFAULT 'contact';   -- contact, contactless
     "#,
+    // 6: the waiting advices are found by a rowid range from a floor held in
+    // memory (`store/queue.rs`), not through an index: one B-tree page fewer
+    // written and synced per offline sale (docs/BENCHMARKS.md).
+    r#"
+    DROP INDEX advice_pending;
+    "#,
 ];
 
 /// Why the schema could not be brought up to date.

@@ -33,6 +33,9 @@ pub enum StoreError {
     Key(#[from] KeyStoreError),
     #[error("database holds unreadable data: {0}")]
     Corrupt(String),
+    /// A program error: the store was asked what its rules forbid.
+    #[error("store rule broken: {0}")]
+    Invariant(String),
 }
 
 /// Who the terminal is bound to (activation result).
@@ -60,6 +63,9 @@ pub struct Store {
     pub(crate) keys: Arc<dyn KeyStore>,
     cache: read_cache::ReadCache,
     stans: std::cell::Cell<StanBlock>,
+    /// No row below this id waits in the advice queue (`queue.rs`); `None`
+    /// until first needed.
+    queue_floor: std::cell::Cell<Option<i64>>,
 }
 
 /// STANs reserved on disk and not yet handed out: `next..=end`, where
@@ -94,7 +100,7 @@ impl Store {
         conn.set_prepared_statement_cache_capacity(64);
         migrations::migrate(&mut conn, steps)?;
         let cache = read_cache::ReadCache::watching(&conn);
-        Ok(Self { conn, keys, cache, stans: Default::default() })
+        Ok(Self { conn, keys, cache, stans: Default::default(), queue_floor: Default::default() })
     }
 
     /// The folder the database lives in.

@@ -3,8 +3,17 @@
 //! host answers, §6). An entry leaves the pending set only when the host's
 //! answer is committed (`forwarded_at`); nothing is deleted, nothing expires.
 //! The queue lives in the journal rows themselves (schema 3): an advice is
-//! its row's `advice_sealed` + `queued_at`, found through the partial index
-//! `advice_pending` on the rows still waiting.
+//! its row's `advice_sealed` + `queued_at`.
+//!
+//! The waiting rows are found without an index (schema 6 dropped it: one
+//! page fewer per offline sale). Each store keeps a *floor*, an id below
+//! which no row waits, and reads a rowid range from it. It holds because
+//! only the newest row of the journal can be queued ([`Store::enqueue`]
+//! refuses any other), so a row below the floor that was not waiting never
+//! will; and rowids only grow, as nothing is deleted. The floor is found by
+//! one scan at first use and moves up as the oldest waiting row is answered,
+//! each move read in one statement (one snapshot), so a row queued by the
+//! writer meanwhile is always above it. A floor too low is only slower.
 
 use super::keystore::KeyStore;
 use super::{Store, StoreError, exec, one};
@@ -66,19 +75,40 @@ fn advice_name(journal_id: i64) -> String {
 }
 
 impl Store {
-    /// Queues the advice for journal row `journal_id` in `tx`.
+    /// Queues the advice for journal row `journal_id` in `tx`: the row just
+    /// inserted, the newest (the floor's rule, in the module doc).
     pub fn enqueue(tx: &Transaction<'_>, keys: &dyn KeyStore, journal_id: i64, request: &[u8], now: i64) -> Result<(), StoreError> {
         let sealed = keys.seal(&advice_name(journal_id), request)?;
-        exec(tx, "UPDATE journal SET advice_sealed = ?2, queued_at = ?3 WHERE id = ?1", params![journal_id, sealed, now])?;
+        let changed = exec(tx, "UPDATE journal SET advice_sealed = ?2, queued_at = ?3 WHERE id = ?1 AND id = (SELECT max(id) FROM journal)", params![journal_id, sealed, now])?;
+        if changed != 1 {
+            return Err(StoreError::Invariant(format!("journal row {journal_id} is not the newest: only the row just written can be queued")));
+        }
         Ok(())
+    }
+
+    /// An id at or below the oldest waiting row, moved up to it (or past the
+    /// newest row when none waits) in one snapshot.
+    fn queue_floor(&self) -> Result<i64, StoreError> {
+        let from = self.queue_floor.get().unwrap_or(0);
+        let (oldest, newest): (Option<i64>, i64) = one(
+            &self.conn,
+            "SELECT (SELECT min(id) FROM journal WHERE id >= ?1 AND queued_at IS NOT NULL AND forwarded_at IS NULL),
+                    (SELECT coalesce(max(id), 0) FROM journal)",
+            [from],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let floor = oldest.unwrap_or(newest + 1).max(from);
+        self.queue_floor.set(Some(floor));
+        Ok(floor)
     }
 
     /// The oldest advice not yet answered.
     pub fn next_queued(&self) -> Result<Option<QueuedAdvice>, StoreError> {
+        let floor = self.queue_floor()?;
         let row: Option<(i64, Vec<u8>, i64, u32)> = one(
             &self.conn,
-            "SELECT id, advice_sealed, queued_at, advice_attempts FROM journal WHERE queued_at IS NOT NULL AND forwarded_at IS NULL ORDER BY id LIMIT 1",
-            [],
+            "SELECT id, advice_sealed, queued_at, advice_attempts FROM journal WHERE id >= ?1 AND queued_at IS NOT NULL AND forwarded_at IS NULL ORDER BY id LIMIT 1",
+            [floor],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
@@ -103,14 +133,15 @@ impl Store {
 
     /// Pending offline sales: count, total and the oldest `queued_at`; and unanswered refunds.
     pub fn queue_totals(&self) -> Result<QueueTotals, StoreError> {
-        let (depth, amount, oldest): (u32, i64, Option<i64>) = one(
+        let floor = self.queue_floor()?;
+        let (depth, amount, oldest, refunds): (u32, i64, Option<i64>, u32) = one(
             &self.conn,
-            "SELECT count(*), coalesce(sum(amount), 0), min(queued_at) FROM journal
-             WHERE queued_at IS NOT NULL AND forwarded_at IS NULL AND kind = 'sale'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            "SELECT count(*) FILTER (WHERE kind = 'sale'), coalesce(sum(amount) FILTER (WHERE kind = 'sale'), 0),
+                    min(queued_at) FILTER (WHERE kind = 'sale'), count(*) FILTER (WHERE kind = 'refund')
+             FROM journal WHERE id >= ?1 AND queued_at IS NOT NULL AND forwarded_at IS NULL",
+            [floor],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )?;
-        let refunds: u32 = one(&self.conn, "SELECT count(*) FROM journal WHERE queued_at IS NOT NULL AND forwarded_at IS NULL AND kind = 'refund'", [], |r| r.get(0))?;
         Ok(QueueTotals { depth, amount: amount as u64, oldest_queued_at: oldest, refunds })
     }
 
@@ -120,12 +151,13 @@ impl Store {
 
     /// Pending advices, oldest first, at most `limit`.
     pub fn queue_list(&self, limit: u32) -> Result<Vec<QueueItem>, StoreError> {
+        let floor = self.queue_floor()?;
         let mut st = self.conn.prepare_cached(
             "SELECT id, kind, batch, stan, amount, masked_pan, queued_at, advice_attempts FROM journal
-             WHERE queued_at IS NOT NULL AND forwarded_at IS NULL ORDER BY id LIMIT ?1",
+             WHERE id >= ?2 AND queued_at IS NOT NULL AND forwarded_at IS NULL ORDER BY id LIMIT ?1",
         )?;
         let rows = st
-            .query_map([limit], |r| {
+            .query_map(params![limit, floor], |r| {
                 Ok(QueueItem {
                     journal_id: r.get(0)?,
                     kind: r.get(1)?,
