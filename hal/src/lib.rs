@@ -8,11 +8,12 @@
 //! |---|---|
 //! | cancelling a wait from another thread | [`cancel`] |
 //! | card reader: card present, APDU exchange | [`reader`] |
+//! | the PC/SC backend of a card reader (contact or contactless) | [`pcsc_reader`] |
 //! | keys of the keypad, and the PIN pad built on them | [`keypad`] |
-//! | simulated reader and keypad (feature `simulator`) | `sim` |
-//!
-//! Real backends (PC/SC, rppal GPIO keypad, ModemManager) come with the
-//! hardware issue; they implement the same traits.
+//! | the GPIO matrix keypad (rppal) | [`matrix`] |
+//! | the LTE modem through ModemManager | [`modem`] |
+//! | the code scanner (§11): lines in, a serial backend | [`scanner`] |
+//! | simulated reader, keypad, modem and scanner (feature `simulator`) | `sim` |
 
 #![forbid(unsafe_code)]
 
@@ -22,9 +23,11 @@ pub mod matrix;
 pub mod modem;
 pub mod pcsc_reader;
 pub mod reader;
+pub mod scanner;
 #[cfg(feature = "simulator")]
 pub mod sim;
 
 pub use cancel::Cancel;
 pub use keypad::{KeyPress, KeySource, KeypadPinPad, PinError, PinPad};
 pub use reader::{CardReader, ReaderError};
+pub use scanner::{CodeScanner, ScannerError};

@@ -14,6 +14,7 @@
 //! | structured fields (48, 54, 59, 60, 61, 62) | [`fields`] |
 //! | response codes and categories of §5 | [`response_code`] |
 //! | BER-TLV (field 55, card records) | [`tlv`] |
+//! | a customer's payment code (§11): checks and masking | [`payment_code`] |
 //! | keys, MAC, PIN block, track 2, RSA, EMV cryptograms | [`crypto`] |
 //!
 //! ## Basic usage
@@ -35,6 +36,7 @@ pub mod crypto;
 pub mod dialect;
 pub mod exchange;
 pub mod fields;
+pub mod payment_code;
 pub mod response_code;
 pub mod tlv;
 
