@@ -18,10 +18,9 @@ import json
 import os
 import random
 import sys
-import tomllib
 
 import emv_pcsc
-from oda_oracle import Failed, check_hash, digits, key_from, not_expired, recover
+from oda_oracle import Failed, check_hash, digits, icc_key, issuer_key, recover
 
 
 def main():
@@ -79,25 +78,8 @@ def main():
         if 0x9F4B not in g:
             raise Failed("no fDDA signature (9F4B) in the GPO answer")
         pan = digits(tags[0x5A])
-        with open(cards_path, "rb") as f:
-            cards = tomllib.load(f)
-        keys = {k["index"].upper(): k for k in cards["ca_key"]}
-        entry = keys.get(tags[0x8F].hex().upper())
-        if entry is None or entry["expiry"] < today:
-            raise Failed(f"CA key {tags[0x8F].hex().upper()} missing or expired")
-        base = keys[entry["same_key_as"].upper()] if "same_key_as" in entry else entry
-        rem, exp = tags.get(0x92, b""), tags[0x9F32]
-        rec = recover(tags[0x90], bytes.fromhex(base["modulus"]), bytes.fromhex(base["exponent"]), "issuer certificate")
-        check_hash(rec, rem + exp, "issuer certificate")
-        if rec[1] != 0x02 or not pan.startswith(digits(rec[2:6])) or not not_expired(rec[6:8], today):
-            raise Failed("issuer certificate: format, issuer or expiry")
-        iss_n, iss_e = key_from(rec, 15, rec[13], rem, exp)
-        rem, exp = tags.get(0x9F48, b""), tags[0x9F47]
-        rec = recover(tags[0x9F46], iss_n, iss_e, "ICC certificate")
-        check_hash(rec, rem + exp + static, "ICC certificate")
-        if rec[1] != 0x04 or digits(rec[2:12]) != pan or not not_expired(rec[12:14], today):
-            raise Failed("ICC certificate: format, PAN or expiry")
-        icc_n, icc_e = key_from(rec, 21, rec[19], rem, exp)
+        iss_n, iss_e = issuer_key(tags, cards_path, pan, today)
+        icc_n, icc_e = icc_key(tags, iss_n, iss_e, static, pan, today)
         out["steps"].append("certificates recovered")
         rec = recover(g[0x9F4B], icc_n, icc_e, "fDDA signed dynamic data")
         if rec[1] != 0x05:

@@ -58,6 +58,50 @@ def digits(b):
     return b.hex().upper().rstrip("F")
 
 
+def issuer_key(tags, cards_path, pan, today):
+    """The issuer's public key from its certificate (Book 2 Table 13) under
+    the CA key of test-cards.toml that 8F names."""
+    with open(cards_path, "rb") as f:
+        cards = tomllib.load(f)
+    keys = {k["index"].upper(): k for k in cards["ca_key"]}
+    index = tags[0x8F].hex().upper()
+    entry = keys.get(index)
+    if entry is None:
+        raise Failed(f"no CA key {index}")
+    if entry["expiry"] < today:
+        raise Failed(f"CA key {index} expired on {entry['expiry']}")
+    base = keys[entry["same_key_as"].upper()] if "same_key_as" in entry else entry
+    ca_n, ca_e = bytes.fromhex(base["modulus"]), bytes.fromhex(base["exponent"])
+    rem, exp = tags.get(0x92, b""), tags[0x9F32]
+    rec = recover(tags[0x90], ca_n, ca_e, "issuer certificate")
+    if rec[1] != 0x02:
+        raise Failed("issuer certificate: format")
+    check_hash(rec, rem + exp, "issuer certificate")
+    issuer_id = digits(rec[2:6])
+    if not (3 <= len(issuer_id) <= 8 and pan.startswith(issuer_id)):
+        raise Failed("issuer certificate: issuer identifier")
+    if not not_expired(rec[6:8], today):
+        raise Failed("issuer certificate: expired")
+    if rec[11] != 1 or rec[12] != 1:
+        raise Failed("issuer certificate: algorithm")
+    return key_from(rec, 15, rec[13], rem, exp)
+
+
+def icc_key(tags, iss_n, iss_e, static, pan, today):
+    """The card's public key from its certificate (Book 2 Table 14), whose
+    hash covers the static data to authenticate."""
+    rem, exp = tags.get(0x9F48, b""), tags[0x9F47]
+    rec = recover(tags[0x9F46], iss_n, iss_e, "ICC certificate")
+    if rec[1] != 0x04:
+        raise Failed("ICC certificate: format")
+    check_hash(rec, rem + exp + static, "ICC certificate")
+    if digits(rec[2:12]) != pan:
+        raise Failed("ICC certificate: PAN")
+    if not not_expired(rec[12:14], today):
+        raise Failed("ICC certificate: expired")
+    return key_from(rec, 21, rec[19], rem, exp)
+
+
 def main():
     pattern, cards_path, today = sys.argv[1], sys.argv[2], sys.argv[3]
     seed = int(os.environ.get("ODA_ORACLE_SEED", "1"))
@@ -87,32 +131,7 @@ def main():
                 raise Failed("9F4A lists more than the AIP")
             static += aip
         pan = digits(tags[0x5A])
-        with open(cards_path, "rb") as f:
-            cards = tomllib.load(f)
-        keys = {k["index"].upper(): k for k in cards["ca_key"]}
-        index = tags[0x8F].hex().upper()
-        entry = keys.get(index)
-        if entry is None:
-            raise Failed(f"no CA key {index}")
-        if entry["expiry"] < today:
-            raise Failed(f"CA key {index} expired on {entry['expiry']}")
-        base = keys[entry["same_key_as"].upper()] if "same_key_as" in entry else entry
-        ca_n, ca_e = bytes.fromhex(base["modulus"]), bytes.fromhex(base["exponent"])
-
-        # Issuer public key certificate (Book 2 Table 13).
-        rem, exp = tags.get(0x92, b""), tags[0x9F32]
-        rec = recover(tags[0x90], ca_n, ca_e, "issuer certificate")
-        if rec[1] != 0x02:
-            raise Failed("issuer certificate: format")
-        check_hash(rec, rem + exp, "issuer certificate")
-        issuer_id = digits(rec[2:6])
-        if not (3 <= len(issuer_id) <= 8 and pan.startswith(issuer_id)):
-            raise Failed("issuer certificate: issuer identifier")
-        if not not_expired(rec[6:8], today):
-            raise Failed("issuer certificate: expired")
-        if rec[11] != 1 or rec[12] != 1:
-            raise Failed("issuer certificate: algorithm")
-        iss_n, iss_e = key_from(rec, 15, rec[13], rem, exp)
+        iss_n, iss_e = issuer_key(tags, cards_path, pan, today)
         out["steps"].append("issuer certificate recovered")
 
         if method == "sda":
@@ -122,17 +141,7 @@ def main():
             check_hash(rec, static, "signed static data")
             out["steps"].append("signed static data verified")
         else:
-            # ICC public key certificate (Book 2 Table 14).
-            rem, exp = tags.get(0x9F48, b""), tags[0x9F47]
-            rec = recover(tags[0x9F46], iss_n, iss_e, "ICC certificate")
-            if rec[1] != 0x04:
-                raise Failed("ICC certificate: format")
-            check_hash(rec, rem + exp + static, "ICC certificate")
-            if digits(rec[2:12]) != pan:
-                raise Failed("ICC certificate: PAN")
-            if not not_expired(rec[12:14], today):
-                raise Failed("ICC certificate: expired")
-            icc_n, icc_e = key_from(rec, 21, rec[19], rem, exp)
+            icc_n, icc_e = icc_key(tags, iss_n, iss_e, static, pan, today)
             out["steps"].append("ICC certificate recovered")
             un = bytes(rng.randrange(256) for _ in range(4))
             if method == "dda":

@@ -7,6 +7,7 @@
 //! | concept | module |
 //! |---|---|
 //! | the acquirer simulator | [`acquirer`] |
+//! | what the D-Bus benchmarks share | [`bench`] |
 //! | a private dbus-daemon per test | [`dbus`] |
 //! | ModemManager stand-in (python-dbusmock, extended per MM's XML) | [`mm_standin`] |
 //! | independent oracles (pyiso8583, pyemv, psec, cryptography) | [`oracle`] |
@@ -19,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod acquirer;
+pub mod bench;
 pub mod dbus;
 pub mod driver;
 pub mod mm_standin;

@@ -16,8 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use zbus::zvariant::{OwnedValue, Value};
 
-const DEST: &str = "org.smartpos.Pos1";
-const PATH: &str = "/org/smartpos/Pos1";
+use smartpos_tests::bench::{call, percentile, ready_for_sales};
 
 fn config(dir: &Path, sim: &LocalSim) -> PathBuf {
     let text = std::fs::read_to_string(smartpos_tests::oracle::repo_root().join("tests/fixtures/posd-test.toml")).expect("test config");
@@ -45,15 +44,6 @@ fn stop(mut child: Child) {
 
 fn rss_kib(pid: u32) -> u64 {
     smartpos_tests::posd::rss_kib(&pid.to_string()).unwrap_or(0)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted.get(i).copied().unwrap_or(f64::NAN)
-}
-
-async fn call(conn: &zbus::Connection, iface: &str, method: &str, body: &(impl serde::Serialize + zbus::zvariant::DynamicType)) -> zbus::Result<zbus::Message> {
-    conn.call_method(Some(DEST), PATH, Some(format!("org.smartpos.Pos1.{iface}").as_str()), method, body).await
 }
 
 fn main() {
@@ -102,15 +92,7 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let (idle_kib, lat, peak_kib) = rt.block_on(async {
         let conn = zbus::connection::Builder::address(bus.address()).expect("address").build().await.expect("bus");
-        // posd may still be starting: wait for its name.
-        for _ in 0..500 {
-            if call(&conn, "Terminal", "Diagnose", &()).await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        let _ = call(&conn, "Terminal", "Bind", &("483920",)).await;
-        call(&conn, "Terminal", "SignIn", &()).await.expect("sign in");
+        ready_for_sales(&conn).await;
         tokio::time::sleep(Duration::from_secs(2)).await;
         let idle = rss_kib(pid);
         // The cardholder: types the PIN whenever posd asks for it.

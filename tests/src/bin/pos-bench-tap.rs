@@ -24,8 +24,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use zbus::zvariant::{OwnedValue, Value};
 
-const DEST: &str = "org.smartpos.Pos1";
-const PATH: &str = "/org/smartpos/Pos1";
+use smartpos_tests::bench::{call, percentile, ready_for_sales};
 
 fn config(dir: &Path, sim: &LocalSim, online: bool) -> PathBuf {
     let text = std::fs::read_to_string(smartpos_tests::oracle::repo_root().join("tests/fixtures/posd-test.toml")).expect("test config");
@@ -37,15 +36,6 @@ fn config(dir: &Path, sim: &LocalSim, online: bool) -> PathBuf {
     let path = dir.join("posd.toml");
     std::fs::write(&path, text).expect("config");
     path
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted.get(i).copied().unwrap_or(f64::NAN)
-}
-
-async fn call(conn: &zbus::Connection, iface: &str, method: &str, body: &(impl serde::Serialize + zbus::zvariant::DynamicType)) -> zbus::Result<zbus::Message> {
-    conn.call_method(Some(DEST), PATH, Some(format!("org.smartpos.Pos1.{iface}").as_str()), method, body).await
 }
 
 /// `taps` tapped sales over D-Bus; latencies in ms, sorted.
@@ -65,14 +55,7 @@ fn over_dbus(posd: &Path, taps: usize, online: bool) -> Vec<f64> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let mut lat = rt.block_on(async {
         let conn = zbus::connection::Builder::address(bus.address()).expect("address").build().await.expect("bus");
-        for _ in 0..500 {
-            if call(&conn, "Terminal", "Diagnose", &()).await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        let _ = call(&conn, "Terminal", "Bind", &("483920",)).await;
-        call(&conn, "Terminal", "SignIn", &()).await.expect("sign in");
+        ready_for_sales(&conn).await;
         let mut lat = Vec::with_capacity(taps);
         for i in 0..taps {
             call(&conn, "Simulator", "TapCard", &(if i % 2 == 0 { "dda" } else { "cda" },)).await.expect("tap");
