@@ -29,6 +29,8 @@ pub enum Exchange {
     ParamList,
     ParamDownload,
     ParamDownloadEnd,
+    /// §11: the outcome so far of a payment-code sale the host answered `Q1`.
+    StatusInquiry,
 }
 
 /// One row of the §3 table.
@@ -126,6 +128,10 @@ pub const TABLE: &[ExchangeSpec] = &[
     row(ParamList, 820, None, None, "00", "382", &[11, 41, 42, 60, 64], &[11, 39, 41, 42, 60, 62, 64]),
     row(ParamDownload, 800, None, None, "00", "380", &[11, 41, 42, 60, 62, 64], &[11, 39, 41, 42, 60, 62, 64]),
     row(ParamDownloadEnd, 800, None, None, "00", "381", &[11, 41, 42, 60, 64], &[11, 39, 41, 42, 60, 64]),
+    // §11: 61 names the sale; the reply's 39 is its outcome so far (`Q1`:
+    // still waiting). The reply's fields are not in §11: those a sale's
+    // final answer needs (15, 37, 38), as in the sale's reply.
+    row(StatusInquiry, 200, Some("300000"), Some("00"), "22", "000", &[2, 3, 4, 11, 22, 25, 41, 42, 49, 60, 61, 64], &[3, 4, 11, 12, 13, 15, 37, 38, 39, 41, 42, 60, 61, 64]),
 ];
 
 impl Exchange {

@@ -290,6 +290,43 @@ impl TestTerminal {
         m
     }
 
+    /// A payment-code sale (§11): 2 = the code, 22 = `032`, no card fields.
+    pub fn code_sale_request(&mut self, code: &str, amount: u64) -> Message {
+        let ex = Exchange::Sale;
+        let stan = self.next_stan();
+        let mut m = Message::new(ex.spec().mti)
+            .with(2, code)
+            .with(3, "000000")
+            .with(4, format!("{amount:012}"))
+            .with(11, stan)
+            .with(22, "032")
+            .with(25, "00")
+            .with(41, self.tid.as_str())
+            .with(42, self.mid.as_str())
+            .with(49, "156")
+            .with(60, self.f60(ex));
+        m.set(59, self.f59());
+        m
+    }
+
+    /// The status inquiry of §11 for the code sale sent as `sale_stan`.
+    pub fn code_status_request(&mut self, code: &str, amount: u64, sale_stan: u32) -> Message {
+        let ex = Exchange::StatusInquiry;
+        let stan = self.next_stan();
+        Message::new(ex.spec().mti)
+            .with(2, code)
+            .with(3, "300000")
+            .with(4, format!("{amount:012}"))
+            .with(11, stan)
+            .with(22, "032")
+            .with(25, "00")
+            .with(41, self.tid.as_str())
+            .with(42, self.mid.as_str())
+            .with(49, "156")
+            .with(60, self.f60(ex))
+            .with(61, smartpos_proto::fields::original61::Original { batch: self.batch, stan: sale_stan, date: None }.encode())
+    }
+
     /// Builds a card request and sends it MACed.
     pub fn send_card(&mut self, ex: Exchange, read: &CardRead, amount: u64, pin: Option<&str>) -> Result<DecodedFrame, String> {
         let m = self.card_request(ex, read, amount, pin);

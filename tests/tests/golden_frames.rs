@@ -150,5 +150,6 @@ fn every_exchange_of_section_3_has_golden_frames_with_the_specified_fields() {
 fn pyiso8583_agrees_with_the_golden_frames() {
     let out = oracle::run("golden_frames.py", &[dir().join("messages.toml").to_str().unwrap(), dir().join("frames.txt").to_str().unwrap()], b"");
     let text = String::from_utf8_lossy(&out);
-    assert!(text.contains("36 checked, 0 problems"), "{text}");
+    let want = format!("{} checked, 0 problems", load().len());
+    assert!(text.contains(&want), "{text}");
 }

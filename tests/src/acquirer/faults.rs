@@ -43,6 +43,9 @@ pub struct Faults {
     pub ask_params: u32,
     /// Answer settlements "not balanced" whatever the totals (forces a batch upload).
     pub unbalanced: u32,
+    /// Payment codes (§11): the customer never confirms, so a sale answered
+    /// `Q1` stays pending whatever the inquiries.
+    pub never_confirm: bool,
 }
 
 /// Consumes one use of a counted fault.

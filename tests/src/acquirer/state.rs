@@ -31,6 +31,21 @@ pub struct Account {
     pub wrong_pins: u32,
 }
 
+/// A wallet's single-use code and its balance (§11).
+#[derive(Debug, Clone)]
+pub struct CodeAccount {
+    pub profile: smartpos_vcard::testdata::PaymentCode,
+    pub balance: i64,
+    /// Used by a sale the host approved or holds pending: a second use is `12`.
+    pub used: bool,
+}
+
+/// A `Q1` sale waiting for the customer (`due`: when the phone confirms; `None`: never).
+#[derive(Debug, Clone)]
+pub struct PendingConfirmation {
+    pub due: Option<std::time::Instant>,
+}
+
 /// Lifecycle of a host journal entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -38,6 +53,8 @@ pub enum TxnState {
     Approved,
     Declined,
     Reversed,
+    /// A payment-code sale answered `Q1`: the customer has not confirmed yet (§11).
+    Pending,
 }
 
 /// One financial request the host answered.
@@ -104,6 +121,10 @@ pub struct HostState {
     pub clock_shift: i64,
     pub terminals: HashMap<String, Terminal>,
     pub accounts: HashMap<String, Account>,
+    /// Payment codes by their digits.
+    pub codes: HashMap<String, CodeAccount>,
+    /// `Q1` sales by (TID, batch, STAN).
+    pub confirmations: HashMap<(String, u32, u32), PendingConfirmation>,
     pub journal: Vec<HostTxn>,
     pub postings: Vec<Posting>,
     pub settlements: Vec<SettlementRecord>,
@@ -118,6 +139,7 @@ impl HostState {
     pub fn new(data: TestData) -> Result<Self, String> {
         let imk = Key::new(&hex::decode(&data.issuer.imk_ac).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
         let accounts = data.cards.iter().map(|c| (c.pan.clone(), Account { profile: c.clone(), balance: c.balance, wrong_pins: 0 })).collect();
+        let codes = data.payment_codes.iter().map(|c| (c.code.clone(), CodeAccount { profile: c.clone(), balance: c.balance, used: false })).collect();
         Ok(Self {
             data,
             imk,
@@ -127,6 +149,8 @@ impl HostState {
             clock_shift: 0,
             terminals: HashMap::new(),
             accounts,
+            codes,
+            confirmations: HashMap::new(),
             journal: Vec::new(),
             postings: Vec::new(),
             settlements: Vec::new(),
@@ -160,6 +184,9 @@ impl HostState {
     pub fn post(&mut self, txn: &HostTxn, delta: i64) {
         if let Some(a) = self.accounts.get_mut(&txn.pan) {
             a.balance += delta;
+        }
+        if let Some(w) = self.codes.get_mut(&txn.pan) {
+            w.balance += delta;
         }
         self.postings.push(Posting { tid: txn.tid.clone(), batch: txn.batch, stan: txn.stan, exchange: txn.exchange, card: txn.card.clone(), delta });
     }

@@ -92,7 +92,7 @@ pub(super) fn add_arpc(m: &mut Message, auth: &Authorization, code: &str) {
     }
 }
 
-fn field44(state: &HostState) -> String {
+pub(super) fn field44(state: &HostState) -> String {
     format!("{:<11}{:<11}", state.data.issuer.institution, state.data.acquirer.acquiring_institution)
 }
 

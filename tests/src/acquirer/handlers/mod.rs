@@ -4,6 +4,7 @@
 
 mod adjustments;
 mod binding;
+pub mod codes;
 pub mod downloads;
 mod financial;
 mod reversal;
@@ -86,6 +87,7 @@ fn request_fields(exchange: Exchange, req: &Message) -> (Vec<u8>, &'static [u8])
             let original = if req.get_str(3) == Some("200000") { Exchange::Void } else { Exchange::Sale };
             (reversal_request_fields(original), &[55, 23, 14])
         }
+        Exchange::Sale if codes::is_code(req) => (exchange.spec().request.iter().copied().filter(|f| !codes::NOT_IN_A_CODE_SALE.contains(f)).collect(), &[]),
         Exchange::Sale | Exchange::BalanceInquiry => (exchange.spec().request.to_vec(), &[26, 52]),
         _ => (exchange.spec().request.to_vec(), &[]),
     }
@@ -152,7 +154,9 @@ fn dispatch(state: &mut HostState, exchange: Exchange, req: &Message, mac_block:
         Exchange::SignIn => binding::sign_in(state, req),
         Exchange::SignOut => binding::sign_out(state, req),
         Exchange::BalanceInquiry => financial::balance(state, req),
+        Exchange::Sale if codes::is_code(req) => codes::sale(state, req, faults.never_confirm),
         Exchange::Sale => financial::sale(state, req),
+        Exchange::StatusInquiry => codes::status(state, req, faults.never_confirm),
         Exchange::Void => adjustments::void(state, req),
         Exchange::Refund => adjustments::refund(state, req),
         Exchange::OfflineAdvice => adjustments::offline_advice(state, req),

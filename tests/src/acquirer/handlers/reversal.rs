@@ -31,6 +31,12 @@ fn undo(state: &mut HostState, req: &Message, ctx: &super::financial::Context) -
     if !matches!(o.exchange, Exchange::Sale | Exchange::Void) {
         return "12";
     }
+    if o.state == TxnState::Pending {
+        // A payment-code sale the customer never confirmed: it ends here, uncharged.
+        state.journal[i].state = TxnState::Reversed;
+        state.confirmations.remove(&(o.tid.clone(), o.batch, o.stan));
+        return "00";
+    }
     if o.state != TxnState::Approved {
         return "00";
     }
