@@ -12,7 +12,7 @@
 //! | keys of the keypad, and the PIN pad built on them | [`keypad`] |
 //! | the GPIO matrix keypad (rppal) | [`matrix`] |
 //! | the LTE modem through ModemManager | [`modem`] |
-//! | the code scanner (§11): lines in, a serial backend | [`scanner`] |
+//! | the code scanner (§11): lines in; evdev (USB HID) and serial backends | [`scanner`] |
 //! | simulated reader, keypad, modem and scanner (feature `simulator`) | `sim` |
 
 #![forbid(unsafe_code)]

@@ -1,7 +1,8 @@
 //! The code scanner (§11): a 2D barcode scanner that reads the customer's
-//! payment code off a phone and sends it as one line. Backends: a serial
-//! scanner ([`serial`], CDC-ACM or RS-232) and a simulated one (`sim`,
-//! feature `simulator`); both share the line framing of [`lines`].
+//! payment code off a phone and sends it as one line. Backends: a USB HID
+//! scanner in keyboard mode ([`evdev_hid`], keys decoded by [`keymap`]), a
+//! serial scanner ([`serial`], CDC-ACM or RS-232) and a simulated one
+//! (`sim`, feature `simulator`); all share the line framing of [`lines`].
 //!
 //! A scanner only frames lines: whether a line is a payment code is §11's
 //! rule (`smartpos_proto::payment_code`), applied by the engine. A line is
@@ -10,6 +11,8 @@
 //! the wait begins: a code scanned while no sale asked must never pay the
 //! next one.
 
+pub mod evdev_hid;
+pub mod keymap;
 pub mod lines;
 pub mod serial;
 
