@@ -96,11 +96,14 @@ enum Drained {
 }
 
 impl CodeScanner for EvdevScanner {
-    fn wait_line(&mut self, timeout: Duration, cancel: &Cancel) -> Result<ScannedLine, ScannerError> {
-        let deadline = Instant::now() + timeout;
-        // What was typed before this wait is not for it.
+    fn discard(&mut self) -> Result<(), ScannerError> {
         while !matches!(self.drain(false)?, Drained::Empty) {}
         self.framer.clear();
+        Ok(())
+    }
+
+    fn wait_line(&mut self, timeout: Duration, cancel: &Cancel) -> Result<ScannedLine, ScannerError> {
+        let deadline = Instant::now() + timeout;
         loop {
             if cancel.is_cancelled() {
                 return Err(ScannerError::Cancelled);

@@ -7,9 +7,9 @@
 //! A scanner only frames lines: whether a line is a payment code is §11's
 //! rule (`smartpos_proto::payment_code`), applied by the engine. A line is
 //! a bearer credential until the host used it, so it is kept zeroizing and
-//! never printed. Input that arrived before a wait began is dropped when
-//! the wait begins: a code scanned while no sale asked must never pay the
-//! next one.
+//! never printed. Input that arrived before a payment began to wait is
+//! dropped ([`CodeScanner::discard`]): a code scanned while no sale asked
+//! must never pay the next one.
 
 pub mod evdev_hid;
 pub mod keymap;
@@ -57,8 +57,13 @@ pub struct ScannerInfo {
 }
 
 pub trait CodeScanner: Send {
+    /// Drops what the scanner sent before now: called once when a payment
+    /// begins to wait for a code (a code scanned while no sale asked must
+    /// never pay the next one).
+    fn discard(&mut self) -> Result<(), ScannerError>;
     /// Blocks until the scanner sends a line (or `timeout`, or `cancel`).
-    /// What it sent before the call is dropped.
+    /// A line begun before a timeout is kept for the next call, so a
+    /// terminal that watches the card readers in between loses nothing.
     fn wait_line(&mut self, timeout: Duration, cancel: &Cancel) -> Result<ScannedLine, ScannerError>;
     /// Backend, name and whether it is connected now (reconnecting if it was unplugged).
     fn info(&mut self) -> ScannerInfo;

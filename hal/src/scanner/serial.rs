@@ -54,11 +54,14 @@ impl SerialScanner {
 }
 
 impl CodeScanner for SerialScanner {
-    fn wait_line(&mut self, timeout: Duration, cancel: &Cancel) -> Result<ScannedLine, ScannerError> {
-        let deadline = Instant::now() + timeout;
-        // What came before this wait is not for it.
+    fn discard(&mut self) -> Result<(), ScannerError> {
         let _ = self.open()?.discard_input_buffer();
         self.framer.clear();
+        Ok(())
+    }
+
+    fn wait_line(&mut self, timeout: Duration, cancel: &Cancel) -> Result<ScannedLine, ScannerError> {
+        let deadline = Instant::now() + timeout;
         let mut buf = [0u8; 64];
         loop {
             if cancel.is_cancelled() {

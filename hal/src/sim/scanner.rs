@@ -48,6 +48,11 @@ impl SimScan {
 }
 
 impl CodeScanner for SimScanner {
+    /// Keeps a code shown now: the phone is still held under the scanner.
+    fn discard(&mut self) -> Result<(), ScannerError> {
+        Ok(())
+    }
+
     fn wait_line(&mut self, timeout: Duration, cancel: &Cancel) -> Result<ScannedLine, ScannerError> {
         let deadline = Instant::now() + timeout;
         let (m, cv) = &*self.0;

@@ -60,6 +60,10 @@ fn main() -> ExitCode {
         println!("cannot open {}", path.display());
         return ExitCode::FAILURE;
     }
+    if let Err(e) = scanner.discard() {
+        println!("cannot read {}: {e}", path.display());
+        return ExitCode::FAILURE;
+    }
     if let Some(f) = &ready {
         let _ = std::fs::OpenOptions::new().append(true).open(f).and_then(|mut f| f.write_all(b"SMARTPOS-SCAN ready\n"));
     }
