@@ -99,11 +99,14 @@ pub struct Timeouts {
     pub card_ms: u64,
     /// Waiting for the PIN to be entered.
     pub pin_ms: u64,
+    /// After a payment code's `Q1`: how long the terminal polls for the
+    /// customer's confirmation before it reverses the sale (§11: 60 s).
+    pub code_confirm_ms: u64,
 }
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Self { connect_ms: 5_000, response_ms: 30_000, card_ms: 60_000, pin_ms: 60_000 }
+        Self { connect_ms: 5_000, response_ms: 30_000, card_ms: 60_000, pin_ms: 60_000, code_confirm_ms: 60_000 }
     }
 }
 
@@ -237,6 +240,13 @@ pub struct Hardware {
     pub keypad_debounce_ms: u64,
     /// Holding `*` this long cancels (short: clears the digits).
     pub keypad_long_press_ms: u64,
+    /// The code scanner (§11): `none`, `evdev` (USB HID, keyboard mode), `serial` or `sim`.
+    pub scanner: String,
+    /// Its device: an evdev node (`/dev/input/by-id/…-event-kbd`) or a tty
+    /// (`/dev/ttyACM0`, a udev symlink); required with `evdev` and `serial`.
+    pub scanner_device: String,
+    /// Baud rate of a serial scanner.
+    pub scanner_baud: u32,
     /// `modemmanager`, `none` or `sim`.
     pub modem: String,
     /// APN for the data bearer, brought up when the host is unreachable.
@@ -258,6 +268,9 @@ impl Default for Hardware {
             keypad_map: ["1 2 3 F1", "4 5 6 F2", "7 8 9 F3", "* 0 # F4"].map(String::from).to_vec(),
             keypad_debounce_ms: 20,
             keypad_long_press_ms: 1_000,
+            scanner: "none".into(),
+            scanner_device: String::new(),
+            scanner_baud: 9600,
             modem: "modemmanager".into(),
             apn: "cmnet".into(),
             modem_poll_secs: 30,
@@ -380,11 +393,21 @@ impl Config {
             ("hardware.reader", &hw.reader, &["pcsc", "sim"][..]),
             ("hardware.contactless", &hw.contactless, &["none", "pcsc", "sim"][..]),
             ("hardware.keypad", &hw.keypad, &["rppal", "sim"][..]),
+            ("hardware.scanner", &hw.scanner, &["none", "evdev", "serial", "sim"][..]),
             ("hardware.modem", &hw.modem, &["modemmanager", "none", "sim"][..]),
         ] {
             if !allowed.contains(&value.as_str()) {
                 return Err(bad(key, format!("{value:?} is not one of {}", allowed.join(", "))));
             }
+        }
+        if matches!(hw.scanner.as_str(), "evdev" | "serial") && hw.scanner_device.trim().is_empty() {
+            return Err(bad(
+                "hardware.scanner_device",
+                "name the scanner's device: /dev/input/by-id/…-event-kbd for a USB HID scanner, /dev/ttyACM0 (or a udev symlink) for a serial one",
+            ));
+        }
+        if hw.scanner == "serial" && hw.scanner_baud == 0 {
+            return Err(bad("hardware.scanner_baud", "must be above 0 (the scanner's serial speed, often 9600 or 115200)"));
         }
         if hw.contactless == "pcsc" && hw.contactless_name.trim().is_empty() {
             return Err(bad("hardware.contactless_name", "name the contactless reader (part of its PC/SC name, as pcsc_scan shows it): the two readers are told apart by name"));

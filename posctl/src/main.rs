@@ -80,11 +80,14 @@ enum Command {
         #[arg(long)]
         reference: Option<String>,
         /// Take the card by tap only (interfaces = contactless).
-        #[arg(long, conflicts_with = "chip")]
+        #[arg(long, conflicts_with_all = ["chip", "code"])]
         tap: bool,
         /// Take the card by insert only (interfaces = contact).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "code")]
         chip: bool,
+        /// Take the customer's payment code only (interfaces = code).
+        #[arg(long)]
+        code: bool,
     },
     /// Void a sale of the current batch by its STAN.
     Void { stan: u32 },
@@ -151,6 +154,9 @@ enum SimAction {
         #[arg(long, value_name = "APDUS")]
         leave_after: Option<u32>,
     },
+    /// Show a payment code to the simulated scanner (a phone held under it),
+    /// e.g. a `[[payment_code]]` of test-cards.toml.
+    Scan { code: String },
     /// Press keys: digits, # enter, * clear/cancel. Presses made while no
     /// PIN is asked are dropped when PIN entry starts, as on the real keypad.
     Keys {
@@ -292,7 +298,7 @@ async fn run(client: &Client, out: &Out, command: Command) -> Result<ExitCode, C
             client.call("Terminal", "SignOut", &()).await?;
             out.print(&json!({}), |_| "signed out\n".into());
         }
-        Command::Sale { amount, no_offline, reference, tap, chip } => {
+        Command::Sale { amount, no_offline, reference, tap, chip, code } => {
             let amount = match parse_amount(&amount) {
                 Ok(a) => a,
                 Err(e) => return usage(e),
@@ -304,8 +310,8 @@ async fn run(client: &Client, out: &Out, command: Command) -> Result<ExitCode, C
             if let Some(r) = &reference {
                 opts.insert("reference", Value::from(r.as_str()));
             }
-            if tap || chip {
-                opts.insert("interfaces", Value::from(vec![if tap { "contactless" } else { "contact" }]));
+            if let Some(only) = [(tap, "contactless"), (chip, "contact"), (code, "code")].into_iter().find(|w| w.0) {
+                opts.insert("interfaces", Value::from(vec![only.1]));
             }
             return payment(client, out, "Sale", &(amount, opts)).await;
         }
@@ -354,6 +360,8 @@ async fn run(client: &Client, out: &Out, command: Command) -> Result<ExitCode, C
             let (method, done) = match &action {
                 SimAction::Insert { label } => (client.call("Simulator", "InsertCard", &(label,)).await, format!("card {label} inserted")),
                 SimAction::Remove => (client.call("Simulator", "RemoveCard", &()).await, "card removed".into()),
+                // The code itself is not echoed: only its length.
+                SimAction::Scan { code } => (client.call("Simulator", "ScanCode", &(code,)).await, format!("code of {} characters shown to the scanner", code.chars().count())),
                 SimAction::Tap { label, leave_after: None } => (client.call("Simulator", "TapCard", &(label,)).await, format!("card {label} tapped")),
                 SimAction::Tap { label, leave_after: Some(n) } => {
                     (client.call("Simulator", "TapCardBriefly", &(label, n)).await, format!("card {label} tapped, leaving after {n} APDUs"))

@@ -14,11 +14,17 @@ pub fn describe(stage: &str, details: &serde_json::Value) -> String {
     let count = details.get("count").and_then(serde_json::Value::as_u64).unwrap_or(0);
     let accepts = |name: &str| details.get("interfaces").and_then(serde_json::Value::as_array).is_some_and(|l| l.iter().any(|i| i == name));
     match stage {
-        "waiting-card" => match (accepts("contact") || details.get("interfaces").is_none(), accepts("contactless")) {
-            (true, true) => "Insert or tap the card…".into(),
-            (false, true) => "Tap the card…".into(),
+        "waiting-card" => match (accepts("contact") || details.get("interfaces").is_none(), accepts("contactless"), accepts("code")) {
+            (true, true, true) => "Insert or tap the card, or scan the customer's payment code…".into(),
+            (true, false, true) => "Insert the card, or scan the customer's payment code…".into(),
+            (false, true, true) => "Tap the card, or scan the customer's payment code…".into(),
+            (true, true, _) => "Insert or tap the card…".into(),
+            (false, true, _) => "Tap the card…".into(),
             _ => "Insert the card…".into(),
         },
+        "waiting-code" => "Scan the customer's payment code…".into(),
+        "code-scanned" => "Payment code scanned.".into(),
+        "waiting-customer" => "The customer confirms the payment on the phone…".into(),
         "card-inserted" => "Card inserted.".into(),
         "card-tapped" => "Card tapped: hold it there…".into(),
         "remove-card" => "Card read: remove the card.".into(),
@@ -101,6 +107,8 @@ mod tests {
         assert_eq!(describe("waiting-card", &json!({"interfaces": ["contact", "contactless"]})), "Insert or tap the card…");
         assert_eq!(describe("waiting-card", &json!({"interfaces": ["contactless"]})), "Tap the card…");
         assert_eq!(describe("waiting-card", &json!({"interfaces": ["contact"]})), "Insert the card…");
+        assert_eq!(describe("waiting-card", &json!({"interfaces": ["contact", "code"]})), "Insert the card, or scan the customer's payment code…");
+        assert_eq!(describe("waiting-card", &json!({"interfaces": ["contact", "contactless", "code"]})), "Insert or tap the card, or scan the customer's payment code…");
         // A posd older than the contactless additions sends no details.
         assert_eq!(describe("waiting-card", &json!({})), "Insert the card…");
         assert_eq!(describe("pin-digit", &json!({"count": 3})), "PIN: ***");

@@ -81,6 +81,12 @@ pub fn status(terminal: &Map<String, Json>, queue: &Map<String, Json>, hardware:
         (backend, true) => Some(format!("{backend} \"{}\", {}", s(&c, "name"), if b(&c, "card_present") { "card in the field" } else { "no card" })),
         (backend, false) => Some(format!("{backend}: not found")),
     };
+    let sc = obj(hardware, "Scanner");
+    let scanner = match (s(&sc, "backend"), b(&sc, "present")) {
+        ("none" | "", _) => None,
+        (backend, true) => Some(format!("{backend} \"{}\", ready", s(&sc, "name"))),
+        (backend, false) => Some(format!("{backend} \"{}\": NOT CONNECTED (replug it)", s(&sc, "name"))),
+    };
     let modem = if s(&m, "backend") == "none" {
         "none (wired network)".to_string()
     } else {
@@ -89,6 +95,9 @@ pub fn status(terminal: &Map<String, Json>, queue: &Map<String, Json>, hardware:
     let mut hw = vec![("card reader", reader)];
     if let Some(c) = contactless {
         hw.push(("contactless", c));
+    }
+    if let Some(c) = scanner {
+        hw.push(("code scanner", c));
     }
     hw.extend([("keypad", format!("{}, {}", s(&k, "backend"), if b(&k, "ok") { "ok" } else { "NOT RESPONDING" })), ("modem", modem)]);
     if !s(&m, "location").is_empty() {
@@ -156,6 +165,9 @@ pub fn txn(r: &Map<String, Json>) -> String {
     if !s(r, "masked_pan").is_empty() {
         let by = if s(r, "interface") == "contactless" { ", tapped" } else { "" };
         out.push_str(&format!("  card:  {} {} ({}{by})\n", s(r, "masked_pan"), s(r, "app_label"), s(r, "aid")));
+    }
+    if !s(r, "masked_code").is_empty() {
+        out.push_str(&format!("  payment code:  {} (scanned)\n", s(r, "masked_code")));
     }
     let oda = match s(r, "oda") {
         "" => None,

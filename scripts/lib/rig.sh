@@ -41,8 +41,8 @@ CONF
   [[ -s "$work/ports" ]] || { echo "$rig_name: the simulator did not start:"; cat "$work/sim.log"; exit 1; }
   listen=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["listen"])' "$work/ports")
 
-  # 3. posd with simulated reader, contactless field, keypad and modem.
-  sed -e "s#127.0.0.1:1#$listen#" -e "s#/tmp/posd-test#$work/state#" -e 's#^\[hardware\]$#[hardware]\ncontactless = "sim"#' tests/fixtures/posd-test.toml >"$work/posd.toml"
+  # 3. posd with simulated reader, contactless field, code scanner, keypad and modem.
+  sed -e "s#127.0.0.1:1#$listen#" -e "s#/tmp/posd-test#$work/state#" -e 's#^\[hardware\]$#[hardware]\ncontactless = "sim"\nscanner = "sim"#' tests/fixtures/posd-test.toml >"$work/posd.toml"
   "$bin/posd" --config "$work/posd.toml" --bus "$bus" >"$work/posd.log" 2>&1 &
   posd_pid=$!
   pids+=($posd_pid)

@@ -351,3 +351,58 @@ pub fn on_progress(address: &str, stage: &'static str, action: impl FnOnce() + S
     let _ = ready_rx.recv_timeout(Duration::from_secs(10));
     handle
 }
+
+/// `dbus-monitor` on a private bus: what posd sent while it ran — its
+/// signals, method returns and errors (the calls the test made are left
+/// out: they hold the test's own inputs).
+#[derive(Debug)]
+pub struct BusRecorder {
+    child: Child,
+    out: tempfile::NamedTempFile,
+}
+
+impl BusRecorder {
+    /// Returns once the monitor is attached.
+    pub fn start(address: &str) -> Self {
+        let out = tempfile::NamedTempFile::new().expect("monitor output");
+        let child = Command::new("dbus-monitor")
+            .args(["--address", address, "--monitor"])
+            .stdout(out.reopen().expect("monitor output"))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-monitor (package dbus-bin)");
+        let rec = Self { child, out };
+        eventually(Duration::from_secs(20), || rec.text().contains("NameAcquired") || rec.text().contains("NameLost"), || "dbus-monitor did not attach".into());
+        rec
+    }
+
+    fn text(&self) -> String {
+        std::fs::read_to_string(self.out.path()).unwrap_or_default()
+    }
+
+    /// Stops the monitor; the signals, returns and errors it saw, as text.
+    pub fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let text = self.text();
+        let mut kept = String::new();
+        let mut keep = false;
+        for line in text.lines() {
+            if !line.starts_with(' ') {
+                keep = line.starts_with("signal") || line.starts_with("method return") || line.starts_with("error");
+            }
+            if keep {
+                kept.push_str(line);
+                kept.push('\n');
+            }
+        }
+        kept
+    }
+}
+
+impl Drop for BusRecorder {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

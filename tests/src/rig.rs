@@ -60,6 +60,7 @@ pub fn open_engine(cfg: &Config, slot: &CardSlot, keypad: SimKeypad, clock: Test
     let dev = Devices {
         reader: Box::new(SimReader::new(slot.clone())),
         contactless: None,
+        scanner: None,
         pinpad: Box::new(KeypadPinPad::new(keypad)),
         link: Box::new(TcpLink::new(&cfg.hosts, &cfg.timeouts)),
         clock: Box::new(clock),

@@ -1,17 +1,18 @@
 //! Void and refund (§3). A void is reversible: its reversal record is
 //! committed before it leaves, like a sale's. A refund is an advice (0220):
 //! it is queued before it leaves and sent again with its STAN until the
-//! host answers. Neither needs the card again for a void; a refund reads
-//! the card it pays back to.
+//! host answers. A void never needs the card again; a refund reads the card
+//! it pays back to — except for a payment code's, which the host matches by
+//! RRN and date alone and which carries no field 2 (§11).
 
 use super::card_session::Interfaces;
 use super::emv::TxnType;
 use super::failpoint;
 use super::forward::Delivery;
-use super::payment::{TxnResult, declined, mask_pan, not_approved};
+use super::payment::{TxnResult, declined, not_approved};
 use super::wire::WireError;
 use super::{Engine, EngineError, EngineResult, ErrorKind};
-use crate::store::journal::{EntryState, Kind, NewEntry, Outcome};
+use crate::store::journal::{CODE_ENTRY_MODE, CardSecrets, EntryState, Kind, NewEntry, Outcome};
 use crate::store::{Store, StoreError};
 use smartpos_proto::exchange::Exchange;
 use smartpos_proto::fields::original61::Original;
@@ -60,21 +61,21 @@ impl Engine {
         let card = self.store.card_secrets(&sale)?.ok_or_else(|| EngineError::from(StoreError::Corrupt("the sale has no card data".into())))?;
         let mut base = TxnResult {
             amount: sale.amount,
-            masked_pan: sale.masked_pan.clone(),
             aid: sale.aid.clone(),
             app_label: sale.app_label.clone(),
             entry_mode: card.entry_mode(false).into(),
-            interface: if card.contactless { "contactless" } else { "contact" }.into(),
+            interface: card.interface().into(),
             time: self.civil().rfc3339(),
             host_date: self.civil().mmdd(),
             reference: sale.reference.clone(),
             ..Default::default()
-        };
+        }
+        .with_masked(&sale.masked_pan, card.code);
         self.connect().map_err(WireError::into_error)?;
         failpoint::hit("void.reversal-record.before");
         let tx = self.store.transaction()?;
         let vstan = self.store.next_stan(&tx)?;
-        let mut void_card = card.clone();
+        let mut void_card = card.without_code();
         void_card.icc.clear();
         let mut req = self.card_request(Exchange::Void, vstan, &id, batch, sale.amount, &void_card, None)?;
         req.set(37, sale.rrn.as_str());
@@ -89,7 +90,7 @@ impl Engine {
             aid: &sale.aid,
             app_label: &sale.app_label,
             entry_mode: card.entry_mode(false),
-            interface: if card.contactless { "contactless" } else { "contact" },
+            interface: card.interface(),
             offline: false,
             original_id: Some(sale.id),
             reference: &sale.reference,
@@ -151,16 +152,33 @@ impl Engine {
             (_, _, Some(k)) => (k.batch, k.stan),
             _ => (0, 0),
         };
-        let s = self.card_session(amount, TxnType::Refund, false, Interfaces::default(), false)?;
-        let masked = mask_pan(&s.facts.pan);
-        let mut base = self.result_base(amount, &masked, Some(&s), "");
+        // A code payment's refund goes back to the wallet the host knows by RRN: no card.
+        let code_original = known.as_ref().filter(|k| k.entry_mode == CODE_ENTRY_MODE);
+        let (card, masked, mut base) = match code_original {
+            Some(k) => {
+                let base = TxnResult {
+                    amount,
+                    entry_mode: CODE_ENTRY_MODE.into(),
+                    interface: "code".into(),
+                    time: self.civil().rfc3339(),
+                    host_date: self.civil().mmdd(),
+                    ..Default::default()
+                };
+                (CardSecrets::code(""), k.masked_pan.clone(), base.with_masked(&k.masked_pan, true))
+            }
+            None => {
+                let s = self.card_session(amount, TxnType::Refund, false, Interfaces::CARDS, false)?;
+                let masked = s.masked();
+                let base = self.result_base(amount, &masked, Some(&s), "");
+                (s.secrets(Vec::new()), masked, base)
+            }
+        };
         self.check_cancel()?;
         self.connect().map_err(WireError::into_error)?;
         let batch = self.store.batch()?;
         let keys = self.store.keystore();
         let tx = self.store.transaction()?;
         let stan = self.store.next_stan(&tx)?;
-        let card = s.facts.secrets(Vec::new(), s.interface());
         let mut req = self.card_request(Exchange::Refund, stan, &id, batch, amount, &card, None)?;
         req.set(37, format!("{:<12}", original.rrn));
         req.set(61, Original { batch: obatch, stan: ostan, date: Some(original.date.clone()) }.encode());
@@ -172,8 +190,8 @@ impl Engine {
             masked_pan: &masked,
             aid: &base.aid,
             app_label: &base.app_label,
-            entry_mode: s.entry_mode(),
-            interface: s.interface().as_str(),
+            entry_mode: card.entry_mode(false),
+            interface: card.interface(),
             offline: false,
             original_id: known.as_ref().map(|k| k.id),
             reference: "",
@@ -190,7 +208,6 @@ impl Engine {
         self.queue_changed();
         base.stan = stan;
         base.batch = batch;
-        base.entry_mode = s.entry_mode().into();
         match self.deliver_advice(jid, &req)? {
             Delivery::Answered { code, rrn, .. } => {
                 base.rrn = rrn;

@@ -1,19 +1,24 @@
 //! The card-session seam: one card, whichever way it came — a chip read by
-//! the contact kernel ([`super::emv`]) or a tap read by the contactless one
-//! ([`super::qpboc`]) — asked the same questions by the one payment path
-//! (`payment`, `adjust`): its data, its first cryptogram, the field 55 to
-//! send, what to tell it after the host answered or could not be reached.
+//! the contact kernel ([`super::emv`]), a tap read by the contactless one
+//! ([`super::qpboc`]) or a payment code from the scanner ([`super::code`])
+//! — asked the same questions by the one payment path (`payment`,
+//! `adjust`): its data, its first cryptogram, the field 55 to send, what to
+//! tell it after the host answered or could not be reached.
 //!
-//! Waiting for the card is here too: the terminal watches every interface
-//! the call allows and takes whichever card comes first; a tap above the
-//! contactless limit turns into "insert the card" within the same call.
+//! Waiting is here too: the terminal watches every interface the call
+//! allows and takes whichever comes first (an insert, a tap, a scan); a tap
+//! above the contactless limit turns into "insert the card" within the same
+//! call.
 
+use super::code::{self, CodeTxn};
 use super::emv::tvr::Decision;
 use super::emv::{self, AcResponse, CardFacts, EmvTxn, KernelError, TxnType};
 use super::payment::{TxnResult, declined, kernel_error};
 use super::qpboc::{self, TapContext, TapRead, TapTxn};
 use super::{Devices, Engine, EngineError, EngineResult, ErrorKind, Stage};
+use crate::store::journal::CardSecrets;
 use smartpos_hal::keypad::PinProgress;
+use smartpos_hal::scanner::ScannerError;
 use smartpos_hal::{CardReader, ReaderError};
 use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
@@ -23,6 +28,8 @@ use zeroize::Zeroizing;
 pub enum Interface {
     Contact,
     Contactless,
+    /// A payment code from the scanner (§11).
+    Code,
 }
 
 impl Interface {
@@ -30,6 +37,7 @@ impl Interface {
         match self {
             Interface::Contact => "contact",
             Interface::Contactless => "contactless",
+            Interface::Code => "code",
         }
     }
 }
@@ -39,20 +47,27 @@ impl Interface {
 pub struct Interfaces {
     pub contact: bool,
     pub contactless: bool,
+    pub code: bool,
 }
 
 impl Default for Interfaces {
     fn default() -> Self {
-        Self { contact: true, contactless: true }
+        Self { contact: true, contactless: true, code: true }
     }
 }
 
 impl Interfaces {
-    pub const CONTACT: Interfaces = Interfaces { contact: true, contactless: false };
+    pub const CONTACT: Interfaces = Interfaces { contact: true, contactless: false, code: false };
+    /// Every card interface, no code (refunds, which pay back to a card).
+    pub const CARDS: Interfaces = Interfaces { contact: true, contactless: true, code: false };
 
     /// Their D-Bus names (`Sale`'s `interfaces`, waiting-card's details).
     pub fn names(self) -> Vec<String> {
-        [(self.contact, "contact"), (self.contactless, "contactless")].into_iter().filter(|(on, _)| *on).map(|(_, n)| n.to_string()).collect()
+        [(self.contact, "contact"), (self.contactless, "contactless"), (self.code, "code")].into_iter().filter(|(on, _)| *on).map(|(_, n)| n.to_string()).collect()
+    }
+
+    fn any_card(self) -> bool {
+        self.contact || self.contactless
     }
 }
 
@@ -61,9 +76,11 @@ impl Interfaces {
 pub(crate) enum CardTxn {
     Chip(EmvTxn),
     Tap(TapTxn),
+    Code(CodeTxn),
 }
 
-/// A card read and, when its CVM asks, the encrypted PIN block.
+/// A card read and, when its CVM asks, the encrypted PIN block (for a
+/// payment code, `facts` is empty: the code stays in its [`CodeTxn`]).
 pub(crate) struct CardSession {
     pub txn: CardTxn,
     pub facts: CardFacts,
@@ -85,6 +102,7 @@ impl CardSession {
         match self.txn {
             CardTxn::Chip(_) => Interface::Contact,
             CardTxn::Tap(_) => Interface::Contactless,
+            CardTxn::Code(_) => Interface::Code,
         }
     }
 
@@ -92,6 +110,7 @@ impl CardSession {
         match &self.txn {
             CardTxn::Chip(t) => &t.app.aid,
             CardTxn::Tap(t) => &t.app.aid,
+            CardTxn::Code(_) => &[],
         }
     }
 
@@ -99,33 +118,62 @@ impl CardSession {
         match &self.txn {
             CardTxn::Chip(t) => &t.app.label,
             CardTxn::Tap(t) => &t.app.label,
+            CardTxn::Code(_) => "",
         }
     }
 
-    /// Result key `oda`: the method, or `failed`.
+    /// What results, journal and receipt show: the masked PAN (first 6,
+    /// last 4) or the masked code (first 4, last 4).
+    pub fn masked(&self) -> String {
+        match &self.txn {
+            CardTxn::Code(c) => c.code.masked(),
+            _ => super::payment::mask_pan(&self.facts.pan),
+        }
+    }
+
+    /// Result key `oda`: the method, or `failed`; empty for a code.
     pub fn oda(&self) -> &'static str {
         let oda = match &self.txn {
             CardTxn::Chip(t) => &t.oda,
             CardTxn::Tap(t) => &t.oda,
+            CardTxn::Code(_) => return "",
         };
         if oda.failure.is_some() { "failed" } else { oda.method.as_str() }
     }
 
     pub fn tvr_hex(&self) -> String {
-        hex::encode_upper(match &self.txn {
-            CardTxn::Chip(t) => t.tvr.0,
-            CardTxn::Tap(t) => t.tvr.0,
-        })
+        match &self.txn {
+            CardTxn::Chip(t) => hex::encode_upper(t.tvr.0),
+            CardTxn::Tap(t) => hex::encode_upper(t.tvr.0),
+            CardTxn::Code(_) => String::new(),
+        }
     }
 
-    /// Field 22: chip `05x`, tap `07x`; `x` = 1 with a PIN, 2 without.
+    /// Field 22: chip `05x`, tap `07x` (`x` = 1 with a PIN, 2 without), code `032`.
     pub fn entry_mode(&self) -> &'static str {
         match (self.interface(), self.pin_block.is_some()) {
             (Interface::Contact, true) => "051",
             (Interface::Contact, false) => "052",
             (Interface::Contactless, true) => "071",
             (Interface::Contactless, false) => "072",
+            (Interface::Code, _) => crate::store::journal::CODE_ENTRY_MODE,
         }
+    }
+
+    /// What the request about this card needs (`icc` = its field 55): for
+    /// a code, the code itself, which [`CardSecrets::for_journal`] leaves out
+    /// of what the journal keeps beyond the batch.
+    pub fn secrets(&self, icc: Vec<u8>) -> CardSecrets {
+        match &self.txn {
+            CardTxn::Code(c) => CardSecrets::code(c.code.digits()),
+            _ => self.facts.secrets(icc, self.interface()),
+        }
+    }
+
+    /// Offline approval is impossible for this session whatever the
+    /// limits: a payment code (§11). The error says what to do instead.
+    pub fn never_offline(&self) -> Option<EngineError> {
+        matches!(self.txn, CardTxn::Code(_)).then(code::never_offline)
     }
 
     /// The first cryptogram: terminal action analysis and the first
@@ -141,6 +189,8 @@ impl CardSession {
                 Ok(t.first_ac(dev.reader_for(Interface::Contact), want)?.decision())
             }
             CardTxn::Tap(t) => Ok(t.decision()),
+            // Only the host can approve a code.
+            CardTxn::Code(_) => Ok(Decision::Arqc),
         }
     }
 
@@ -166,7 +216,7 @@ impl CardSession {
                 }
                 Ok(decision)
             }
-            CardTxn::Tap(_) => Ok(Decision::Aac),
+            CardTxn::Tap(_) | CardTxn::Code(_) => Ok(Decision::Aac),
         }
     }
 
@@ -176,6 +226,7 @@ impl CardSession {
     pub fn declined_unreachable(&self, base: TxnResult) -> EngineResult<TxnResult> {
         match &self.txn {
             CardTxn::Chip(_) => Ok(declined(base, "Z3")),
+            CardTxn::Code(_) => Err(code::never_offline()),
             CardTxn::Tap(t) => Err(EngineError::new(
                 ErrorKind::Network,
                 "The host cannot be reached and the card asked to go online; nothing was charged.",
@@ -207,15 +258,16 @@ impl CardSession {
                 let _ = t.run_scripts(reader, field55, 0x72);
                 Ok(second?.decision())
             }
-            CardTxn::Tap(_) => Ok(Decision::Tc),
+            CardTxn::Tap(_) | CardTxn::Code(_) => Ok(Decision::Tc),
         }
     }
 
-    /// Field 55 of the online request.
+    /// Field 55 of the online request (none for a code).
     pub fn request_icc(&self, stan: u32) -> Vec<u8> {
         match &self.txn {
             CardTxn::Chip(t) => t.request_icc(stan),
             CardTxn::Tap(t) => t.request_icc(stan),
+            CardTxn::Code(_) => Vec::new(),
         }
     }
 
@@ -224,6 +276,7 @@ impl CardSession {
         match &self.txn {
             CardTxn::Chip(t) => t.first.clone(),
             CardTxn::Tap(t) => (t.decision() == Decision::Tc).then(|| t.ac.clone()),
+            CardTxn::Code(_) => None,
         }
     }
 
@@ -232,6 +285,7 @@ impl CardSession {
         match &self.txn {
             CardTxn::Chip(t) => t.cvm.cvm == emv::cvm::Cvm::OnlinePin,
             CardTxn::Tap(t) => t.wants_online_pin(),
+            CardTxn::Code(_) => false,
         }
     }
 
@@ -239,6 +293,7 @@ impl CardSession {
         match &mut self.txn {
             CardTxn::Chip(t) => t.pin_entered(),
             CardTxn::Tap(t) => t.pin_entered(),
+            CardTxn::Code(_) => {}
         }
     }
 }
@@ -251,15 +306,32 @@ impl Engine {
     /// Waits for a card on `interfaces`, reads it and takes the PIN when it
     /// asks (and `want_pin`).
     pub(crate) fn card_session(&mut self, amount: u64, txn_type: TxnType, want_pin: bool, interfaces: Interfaces, offline_ok: bool) -> EngineResult<CardSession> {
-        let interfaces = Interfaces { contactless: interfaces.contactless && self.dev.contactless.is_some(), ..interfaces };
-        if !interfaces.contact && !interfaces.contactless {
-            return Err(EngineError::invalid("This terminal has no contactless reader: allow the contact interface too (interfaces = contact)."));
+        let asked = interfaces;
+        let interfaces = Interfaces { contactless: interfaces.contactless && self.dev.contactless.is_some(), code: interfaces.code && self.dev.scanner.is_some(), ..interfaces };
+        if !interfaces.any_card() && !interfaces.code {
+            let missing = if asked.code { "code scanner" } else { "contactless reader" };
+            return Err(EngineError::invalid(format!("This terminal has no {missing}: allow the contact interface too (interfaces = contact).")));
         }
-        self.stage(Stage::WaitingCard(interfaces));
+        if interfaces.code
+            && let Some(scanner) = self.dev.scanner.as_mut()
+            && let Err(e) = scanner.discard()
+        {
+            if !interfaces.any_card() {
+                return Err(code::scanner_error(e));
+            }
+            tracing::warn!(CATEGORY = "device", "{e}; waiting for a card only");
+        }
+        self.stage(if interfaces.any_card() { Stage::WaitingCard(interfaces) } else { Stage::WaitingCode });
         let today = self.civil().yymmdd();
         let mut s = match self.wait_any_card(interfaces)? {
-            Interface::Contact => self.read_chip(amount, txn_type, &today)?,
-            Interface::Contactless => {
+            Arrival::Code(line) => {
+                self.stage(Stage::CodeScanned);
+                let txn = CodeTxn::from_line(&line)?;
+                let facts = CardFacts { pan: String::new(), track2: String::new(), expiry_yymm: String::new(), psn: String::new() };
+                CardSession { txn: CardTxn::Code(txn), facts, pin_block: None }
+            }
+            Arrival::Card(Interface::Contact | Interface::Code) => self.read_chip(amount, txn_type, &today)?,
+            Arrival::Card(Interface::Contactless) => {
                 self.stage(Stage::CardTapped);
                 self.stage(Stage::ReadingCard);
                 let ctx = TapContext { amount, txn_type, today: &today, host_reachable: self.online != Some(false), offline_allowed: offline_ok };
@@ -309,21 +381,39 @@ impl Engine {
         Ok(CardSession { txn: CardTxn::Chip(txn), facts, pin_block: None })
     }
 
-    /// The first interface a card shows up on, watching each in turn. A
-    /// reader that is gone (unplugged, pcscd away) while another is watched
-    /// is left out for this call, so a broken contactless reader never
-    /// stops a chip sale.
-    fn wait_any_card(&mut self, interfaces: Interfaces) -> EngineResult<Interface> {
+    /// The first interface something shows up on — a card in a reader, a
+    /// line from the scanner — watching each in turn. A device that is gone
+    /// (unplugged, pcscd away) while another is watched is left out for
+    /// this call, so a broken contactless reader or scanner never stops a
+    /// chip sale.
+    fn wait_any_card(&mut self, interfaces: Interfaces) -> EngineResult<Arrival> {
         let deadline = Instant::now() + Duration::from_millis(self.cfg.timeouts.card_ms);
         let cancel = self.cancel.clone();
-        let mut watched: Vec<Interface> =
-            [(interfaces.contact, Interface::Contact), (interfaces.contactless, Interface::Contactless)].into_iter().filter(|w| w.0).map(|w| w.1).collect();
+        let mut watched: Vec<Interface> = [(interfaces.contact, Interface::Contact), (interfaces.contactless, Interface::Contactless), (interfaces.code, Interface::Code)]
+            .into_iter()
+            .filter(|w| w.0)
+            .map(|w| w.1)
+            .collect();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let slice = if watched.len() > 1 { left.min(WATCH_SLICE) } else { left };
             for interface in watched.clone() {
+                if interface == Interface::Code {
+                    let Some(scanner) = self.dev.scanner.as_mut() else { continue };
+                    match scanner.wait_line(slice, &cancel) {
+                        Ok(line) => return Ok(Arrival::Code(line)),
+                        Err(ScannerError::Timeout) if !left.is_zero() => {}
+                        Err(ScannerError::Timeout) => return Err(no_card(interfaces)),
+                        Err(e @ (ScannerError::NotPresent(..) | ScannerError::Unplugged(_))) if watched.len() > 1 => {
+                            tracing::warn!(CATEGORY = "device", "{e}; watching the card readers only");
+                            watched.retain(|w| *w != interface);
+                        }
+                        Err(e) => return Err(code::scanner_error(e)),
+                    }
+                    continue;
+                }
                 match self.dev.reader_for(interface).wait_card(slice, &cancel) {
-                    Ok(_atr) => return Ok(interface),
+                    Ok(_atr) => return Ok(Arrival::Card(interface)),
                     Err(ReaderError::Timeout) if !left.is_zero() => {}
                     Err(ReaderError::Timeout) => return Err(no_card(interfaces)),
                     Err(e @ ReaderError::NoReader(_)) if watched.len() > 1 => {
@@ -337,11 +427,20 @@ impl Engine {
     }
 }
 
+/// What showed up first.
+enum Arrival {
+    Card(Interface),
+    Code(smartpos_hal::scanner::ScannedLine),
+}
+
 fn no_card(interfaces: Interfaces) -> EngineError {
-    if interfaces.contactless {
-        EngineError::new(ErrorKind::Operator, "No card was inserted or tapped in time.", "Insert or tap the card when asked.")
-    } else {
-        ReaderError::Timeout.into()
+    match (interfaces.any_card(), interfaces.code, interfaces.contactless) {
+        (false, _, _) => code::scanner_error(ScannerError::Timeout),
+        (true, true, _) => {
+            EngineError::new(ErrorKind::Operator, "No card or payment code came in time.", "Insert or tap the card, or scan the customer's payment code, when asked.")
+        }
+        (true, false, true) => EngineError::new(ErrorKind::Operator, "No card was inserted or tapped in time.", "Insert or tap the card when asked."),
+        (true, false, false) => ReaderError::Timeout.into(),
     }
 }
 

@@ -15,6 +15,7 @@
 //! | sign-in, sign-out, when to sign in again | `session` |
 //! | the EMV contact kernel | [`emv`] |
 //! | the contactless kernel (qPBOC) | [`qpboc`] |
+//! | payment codes from the scanner, and the wait for the customer's confirmation | [`code`] |
 //! | one card session, whichever interface: waiting, reading, PIN | [`card_session`] |
 //! | sale and balance inquiry (online and offline) | `payment` |
 //! | void and refund | `adjust` |
@@ -27,6 +28,7 @@
 pub mod adjust;
 mod binding;
 pub mod card_session;
+pub mod code;
 pub mod emv;
 pub mod error;
 pub mod failpoint;
@@ -53,6 +55,7 @@ pub use settle::SettleResult;
 use crate::config::Config;
 use crate::store::queue::{QueueStats, QueueTotals};
 use crate::store::{Identity, Store};
+use smartpos_hal::scanner::{CodeScanner, ScannerInfo};
 use smartpos_hal::{Cancel, CardReader, PinPad};
 use smartpos_proto::clock::{CivilTime, unix_now};
 use smartpos_proto::codec::Codec;
@@ -81,6 +84,8 @@ pub struct Devices {
     pub reader: Box<dyn CardReader>,
     /// The contactless reader, when the terminal has one (§10).
     pub contactless: Option<Box<dyn CardReader>>,
+    /// The code scanner, when the terminal has one (§11).
+    pub scanner: Option<Box<dyn CodeScanner>>,
     pub pinpad: Box<dyn PinPad>,
     pub link: Box<dyn HostLink>,
     pub clock: Box<dyn Clock>,
@@ -103,6 +108,8 @@ pub struct HardwareCheck {
     pub keypad_ok: bool,
     /// The contactless reader, when the terminal has one.
     pub contactless: Option<ReaderCheck>,
+    /// The code scanner, when the terminal has one.
+    pub scanner: Option<ScannerInfo>,
 }
 
 /// One reader as [`Engine::hardware_check`] found it.
@@ -126,6 +133,12 @@ pub enum Stage {
     RemoveCard,
     /// Above the contactless limit: insert the chip.
     UseContact,
+    /// Waiting for the customer's payment code (the scanner is the only way asked).
+    WaitingCode,
+    /// A line came from the scanner.
+    CodeScanned,
+    /// The host said `Q1`: the customer confirms on the phone.
+    WaitingCustomer,
     ReadingCard,
     WaitingPin,
     /// Digits typed so far: a count, never a digit.
@@ -146,6 +159,9 @@ impl Stage {
             Stage::CardTapped => "card-tapped",
             Stage::RemoveCard => "remove-card",
             Stage::UseContact => "use-contact",
+            Stage::WaitingCode => "waiting-code",
+            Stage::CodeScanned => "code-scanned",
+            Stage::WaitingCustomer => "waiting-customer",
             Stage::ReadingCard => "reading-card",
             Stage::WaitingPin => "waiting-pin",
             Stage::PinDigit(_) => "pin-digit",
@@ -284,10 +300,12 @@ impl Engine {
                 problem: card.err().map(|e| e.to_string()),
             }
         });
+        let scanner = self.dev.scanner.as_mut().map(|s| s.info());
         let card = self.dev.reader.card_present();
         let info = self.dev.reader.info();
         HardwareCheck {
             contactless,
+            scanner,
             reader_backend: info.backend,
             reader_name: info.name,
             reader_present: !matches!(card, Err(smartpos_hal::ReaderError::NoReader(_))),

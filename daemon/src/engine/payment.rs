@@ -4,7 +4,8 @@
 //! limits allow — offline with the card's TC, committed to the advice
 //! queue before the result is returned.
 
-use super::card_session::{CardSession, Interfaces};
+use super::card_session::{CardSession, Interface, Interfaces};
+use super::code::confirm::Confirmation;
 use super::emv::tvr::Decision;
 use super::emv::{self, TxnType};
 use super::failpoint;
@@ -48,7 +49,10 @@ pub struct TxnResult {
     pub rrn: String,
     pub auth_code: String,
     pub amount: u64,
+    /// First 6 and last 4 digits; empty for a payment code.
     pub masked_pan: String,
+    /// A payment code's first 4 and last 4 digits (§11); empty for a card.
+    pub masked_code: String,
     pub aid: String,
     pub app_label: String,
     pub entry_mode: String,
@@ -104,12 +108,23 @@ impl Engine {
         }
     }
 
-    /// A card request of `ex` (fields 2, 14, 22, 23, 26/52, 35, 53, 4, 55 as §3 lists them).
+    /// A card request of `ex` (fields 2, 14, 22, 23, 26/52, 35, 53, 4, 55 as
+    /// §3 lists them; for a payment code 2 — the sale's only —, 4 and 22, §11).
     #[allow(clippy::too_many_arguments, reason = "one argument per part of the request (routing, card, amount, PIN); a struct would only rename the list")]
     pub(crate) fn card_request(&self, ex: Exchange, stan: u32, id: &Identity, batch: u32, amount: u64, card: &CardSecrets, pin: Option<&[u8; 8]>) -> EngineResult<Message> {
         let spec = ex.spec();
         let keys = self.keys.as_ref().ok_or_else(|| EngineError::not_signed_in("no working keys"))?;
         let mut m = self.base_request(ex, stan, id, batch);
+        if card.code {
+            if !card.pan.is_empty() {
+                m.set(2, card.pan.as_str());
+            }
+            m.set(22, card.entry_mode(false));
+            if spec.request.contains(&4) {
+                m.set(4, format!("{amount:012}"));
+            }
+            return Ok(m);
+        }
         m.set(2, card.pan.as_str());
         if spec.request.contains(&14) {
             m.set(14, card.expiry.as_str());
@@ -174,10 +189,14 @@ impl Engine {
         })
     }
 
-    pub(crate) fn result_base(&self, amount: u64, masked_pan: &str, s: Option<&CardSession>, reference: &str) -> TxnResult {
+    /// A result before the host's answer; `masked` is the card's masked PAN
+    /// or, for a code session, the masked code.
+    pub(crate) fn result_base(&self, amount: u64, masked: &str, s: Option<&CardSession>, reference: &str) -> TxnResult {
+        let is_code = s.is_some_and(|s| s.interface() == Interface::Code);
         TxnResult {
             amount,
-            masked_pan: masked_pan.to_string(),
+            masked_pan: if is_code { String::new() } else { masked.to_string() },
+            masked_code: if is_code { masked.to_string() } else { String::new() },
             aid: s.map(|s| hex::encode_upper(s.aid())).unwrap_or_default(),
             app_label: s.map(|s| s.app_label().to_string()).unwrap_or_default(),
             entry_mode: s.map_or("052", CardSession::entry_mode).into(),
@@ -214,7 +233,7 @@ impl Engine {
         let room = self.offline_room(amount)?;
         let offline_ok = opts.allow_offline && room.is_ok();
         let mut s = self.card_session(amount, TxnType::Goods, true, opts.interfaces, offline_ok)?;
-        let masked = mask_pan(&s.facts.pan);
+        let masked = s.masked();
         let mut base = self.result_base(amount, &masked, Some(&s), &opts.reference);
         let first = s.first_cryptogram(&mut self.dev, offline_ok).map_err(kernel_error)?;
         match first {
@@ -225,6 +244,9 @@ impl Engine {
         self.check_cancel()?;
         if let Err(e) = self.connect() {
             tracing::info!("host unreachable ({e:?}): deciding offline");
+            if let Some(e) = s.never_offline() {
+                return Err(e);
+            }
             let why = match (opts.allow_offline, room) {
                 (false, _) => Some(EngineError::network("the app did not allow an offline sale")),
                 (true, Err(limit)) => Some(EngineError::new(
@@ -249,7 +271,7 @@ impl Engine {
         failpoint::hit("sale.reversal-record.before");
         let tx = self.store.transaction()?;
         let stan = self.store.next_stan(&tx)?;
-        let secrets = s.facts.secrets(s.request_icc(stan), s.interface());
+        let secrets = s.secrets(s.request_icc(stan));
         let req = self.card_request(Exchange::Sale, stan, &id, batch, amount, &secrets, s.pin_block.as_deref())?;
         base.cryptogram = tlv::find(&secrets.icc, 0x9F26).map(hex::encode_upper).unwrap_or_default();
         let entry = NewEntry {
@@ -277,13 +299,14 @@ impl Engine {
         base.stan = stan;
         base.batch = batch;
         let answer = self.transmit(Exchange::Sale, &req, Some("sale"));
-        self.finish_online(jid, &mut s, answer, base)
+        self.finish_online(jid, &mut s, &req, answer, base)
     }
 
-    /// After the sale request: the host's answer, the second GENERATE AC,
-    /// and the journal — or the reversal.
-    fn finish_online(&mut self, jid: i64, s: &mut CardSession, answer: Result<Answer, WireError>, mut base: TxnResult) -> EngineResult<TxnResult> {
-        let answer = match answer {
+    /// After the sale request (`req`): the host's answer — after a `Q1`,
+    /// the final one the customer's confirmation brings —, the second
+    /// GENERATE AC, and the journal; or the reversal.
+    fn finish_online(&mut self, jid: i64, s: &mut CardSession, req: &Message, answer: Result<Answer, WireError>, mut base: TxnResult) -> EngineResult<TxnResult> {
+        let mut answer = match answer {
             Ok(a) => a,
             Err(e) => {
                 let reason = if e == WireError::BadMac { "A0" } else { "98" };
@@ -293,7 +316,21 @@ impl Engine {
                 return Err(e.into_error());
             }
         };
-        let (code, host_date) = base.take_answer(&answer);
+        let (mut code, mut host_date) = base.take_answer(&answer);
+        if code == "Q1" && answer.macd {
+            answer = match self.await_customer(req, base.batch, base.stan)? {
+                Confirmation::Final(a) => *a,
+                Confirmation::GaveUp(why) => {
+                    self.reverse_now(jid, "98")?;
+                    return Err(EngineError::new(
+                        ErrorKind::Operator,
+                        format!("The host gave no final answer ({why}); the sale was reversed and nothing was charged."),
+                        "Ask the customer to pay again: by card, or confirm faster with a new code.",
+                    ));
+                }
+            };
+            (code, host_date) = base.take_answer(&answer);
+        }
         let meaning = response_code::lookup(&code).meaning;
         let f55 = answer.msg.get(55).map(<[u8]>::to_vec).unwrap_or_default();
         let arc: [u8; 2] = code.as_bytes().try_into().unwrap_or(*b"05");
@@ -435,6 +472,17 @@ impl Engine {
 }
 
 impl TxnResult {
+    /// The journal's masked column as the result shows it: `masked_code`
+    /// for a payment code, `masked_pan` for a card.
+    pub(crate) fn with_masked(mut self, masked: &str, code: bool) -> Self {
+        if code {
+            self.masked_code = masked.to_string();
+        } else {
+            self.masked_pan = masked.to_string();
+        }
+        self
+    }
+
     /// Takes code, message, RRN and auth code from a host answer; returns
     /// the code and the host's date (MMDD).
     pub(crate) fn take_answer(&mut self, answer: &Answer) -> (String, String) {

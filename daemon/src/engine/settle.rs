@@ -10,7 +10,7 @@
 use super::failpoint;
 use super::wire::WireError;
 use super::{Engine, EngineError, EngineResult, ErrorKind, Stage};
-use crate::store::journal::{Entry, EntryState, Kind};
+use crate::store::journal::{CODE_ENTRY_MODE, Entry, EntryState, Kind};
 use crate::store::{Store, StoreError};
 use smartpos_proto::exchange::Exchange;
 use smartpos_proto::fields::reserved60::Field60;
@@ -31,8 +31,13 @@ pub struct SettleResult {
     pub uploaded: u32,
 }
 
-fn is_unionpay(aid: &str) -> bool {
-    aid.to_ascii_uppercase().starts_with("A000000333")
+/// A UnionPay card by its AID; a payment code when its code starts `62`
+/// (§11; the journal keeps the masked code, whose first 4 digits are clear).
+fn is_unionpay(e: &Entry) -> bool {
+    if e.entry_mode == CODE_ENTRY_MODE {
+        return e.masked_pan.starts_with("62");
+    }
+    e.aid.to_ascii_uppercase().starts_with("A000000333")
 }
 
 /// Whether a journal row counts as money the host holds.
@@ -44,7 +49,7 @@ fn counts(e: &Entry) -> bool {
 pub fn batch_totals(entries: &[Entry]) -> Settlement48 {
     let mut s = Settlement48::default();
     for e in entries.iter().filter(|e| counts(e)) {
-        let half: &mut Totals = if is_unionpay(&e.aid) { &mut s.unionpay } else { &mut s.other };
+        let half: &mut Totals = if is_unionpay(e) { &mut s.unionpay } else { &mut s.other };
         match e.kind {
             Kind::Sale => {
                 half.debit_amount += e.amount;
@@ -116,6 +121,8 @@ impl Engine {
         failpoint::hit("settlement.close.before");
         let tx = self.store.transaction()?;
         Store::set_batch(&tx, batch % 999_999 + 1)?;
+        // The batch upload was the last use of its payment codes (§11).
+        Store::wipe_codes(&tx, batch)?;
         tx.commit().map_err(StoreError::from)?;
         failpoint::hit("settlement.close.after");
         tracing::info!(batch, balanced, uploaded, "batch settled");
@@ -143,8 +150,11 @@ impl Engine {
         m.set(2, card.pan.as_str());
         m.set(4, format!("{:012}", sale.amount));
         m.set(22, if sale.entry_mode.is_empty() { "052" } else { sale.entry_mode.as_str() });
-        m.set(23, format!("0{}", card.psn));
-        m.set(55, card.icc.clone());
+        // A code payment's detail carries no 23 or 55 (§11).
+        if !card.code {
+            m.set(23, format!("0{}", card.psn));
+            m.set(55, card.icc.clone());
+        }
         let a = self.exchange(Exchange::BatchUploadDetail, &m, None).map_err(WireError::into_error)?;
         if a.code() != "00" {
             tracing::warn!(stan = %format!("{:06}", sale.stan), response_code = a.code(), "batch upload detail not accepted");

@@ -11,6 +11,7 @@ use smartpos_hal::matrix::{KeyMap, MatrixKeypad, Timing};
 use smartpos_hal::modem::Modem;
 use smartpos_hal::modem::modemmanager::ModemManagerClient;
 use smartpos_hal::pcsc_reader::PcscReader;
+use smartpos_hal::scanner::{self, CodeScanner, evdev_hid::EvdevScanner, serial::SerialScanner};
 use smartpos_hal::{Cancel, CardReader, PinError, PinPad};
 use smartpos_proto::crypto::Key;
 use std::sync::Arc;
@@ -26,12 +27,16 @@ pub struct SimHandles {
     pub field: Option<smartpos_hal::sim::CardSlot>,
     pub keys: Option<smartpos_hal::sim::SimKeys>,
     pub modem: Option<smartpos_hal::sim::SimModem>,
+    /// The simulated code scanner (`Simulator.ScanCode`).
+    pub scan: Option<smartpos_hal::sim::SimScan>,
 }
 
 /// The devices the engine takes, and the handles the daemon keeps.
 pub struct Backends {
     pub reader: Box<dyn CardReader>,
     pub contactless: Option<Box<dyn CardReader>>,
+    /// The code scanner, when the terminal has one (§11).
+    pub scanner: Option<Box<dyn CodeScanner>>,
     pub pinpad: Box<dyn PinPad>,
     pub link: Box<dyn HostLink>,
     pub handles: Handles,
@@ -59,7 +64,13 @@ impl std::fmt::Debug for Backends {
 /// and systemd's `RestartPreventExitStatus=78` see it), not when opening.
 pub fn check_build_supports(cfg: &Config) -> Result<(), String> {
     #[cfg(not(feature = "simulator"))]
-    for (key, backend) in [("reader", &cfg.hardware.reader), ("contactless", &cfg.hardware.contactless), ("keypad", &cfg.hardware.keypad), ("modem", &cfg.hardware.modem)] {
+    for (key, backend) in [
+        ("reader", &cfg.hardware.reader),
+        ("contactless", &cfg.hardware.contactless),
+        ("keypad", &cfg.hardware.keypad),
+        ("modem", &cfg.hardware.modem),
+        ("scanner", &cfg.hardware.scanner),
+    ] {
         if backend == "sim" {
             return Err(format!("hardware.{key} = \"sim\" needs a posd built with the simulator feature"));
         }
@@ -96,6 +107,17 @@ impl Backends {
                 Some(Box::new(smartpos_hal::sim::SimReader::contactless(field)))
             }
             "pcsc" => Some(Box::new(PcscReader::new(&hw.contactless_name))),
+            _ => None,
+        };
+        let scanner: Option<Box<dyn CodeScanner>> = match hw.scanner.as_str() {
+            #[cfg(feature = "simulator")]
+            "sim" => {
+                let (scanner, scan) = smartpos_hal::sim::SimScanner::new();
+                sim.scan = Some(scan);
+                Some(Box::new(scanner))
+            }
+            "evdev" => Some(Box::new(EvdevScanner::new(&hw.scanner_device, scanner::lines::DEFAULT_MAX))),
+            "serial" => Some(Box::new(SerialScanner::new(&hw.scanner_device, hw.scanner_baud, scanner::lines::DEFAULT_MAX))),
             _ => None,
         };
         let pinpad: Box<dyn PinPad> = match hw.keypad.as_str() {
@@ -140,6 +162,7 @@ impl Backends {
         Ok(Self {
             reader,
             contactless,
+            scanner,
             pinpad,
             link,
             handles: Handles {

@@ -69,6 +69,8 @@ pub fn txn(r: &TxnResult) -> Dict {
         .s("oda", &r.oda)
         .s("tvr", &r.tvr)
         .s("interface", &r.interface);
+    // Only a payment code's result has a masked code (dbus-api.md version 1 additions).
+    let d = if r.masked_code.is_empty() { d } else { d.s("masked_code", &r.masked_code) };
     // The receipt's cryptogram: an offline approval's TC, else the ARQC that went online.
     let d = match (r.cryptogram.is_empty(), r.offline) {
         (true, _) => d,

@@ -23,6 +23,16 @@ impl HardwareIface {
         }
     }
 
+    /// The code scanner (§11): `backend` (`evdev`, `serial`, `simulator`;
+    /// `none` on a terminal without one), `name` (its device), `present`.
+    #[zbus(property)]
+    async fn scanner(&self) -> Dict {
+        match self.0.snap().hardware.scanner {
+            Some(s) => DictBuilder::new().s("backend", s.backend).s("name", s.name).b("present", s.present).build(),
+            None => DictBuilder::new().s("backend", "none").s("name", "").b("present", false).build(),
+        }
+    }
+
     #[zbus(property)]
     async fn keypad(&self) -> Dict {
         DictBuilder::new().s("backend", self.0.keypad_backend).b("ok", self.0.snap().hardware.keypad_ok).build()

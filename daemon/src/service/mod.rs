@@ -136,8 +136,8 @@ pub async fn run(opts: Options) -> Result<(), Fatal> {
     }
     .map_err(|e| format!("D-Bus: {e}"))?;
     let modem_bus = opts.modem_bus.clone().or_else(|| if let Bus::Address(a) | Bus::SystemAt(a) = &opts.bus { Some(a.clone()) } else { None });
-    let Backends { reader, contactless, pinpad, link, handles } = Backends::open(&cfg, modem_bus.as_deref()).await?;
-    let devices = Devices { reader, contactless, pinpad, link, clock: Box::new(SystemClock) };
+    let Backends { reader, contactless, scanner, pinpad, link, handles } = Backends::open(&cfg, modem_bus.as_deref()).await?;
+    let devices = Devices { reader, contactless, scanner, pinpad, link, clock: Box::new(SystemClock) };
     let cfg = Arc::new(cfg);
     let engine = Engine::new((*cfg).clone(), store, devices, &serial).map_err(|e| format!("{}: {}", e.message, e.remedy))?;
     let (progress_tx, progress_rx) = mpsc::unbounded_channel();
@@ -320,6 +320,12 @@ async fn announce(server: &zbus::ObjectServer, (old, was_busy): &(Snapshot, bool
         }
         if old.hardware.keypad_ok != new.hardware.keypad_ok {
             hi.keypad_changed(&he).await?;
+        }
+        if old.hardware.contactless != new.hardware.contactless {
+            hi.contactless_reader_changed(&he).await?;
+        }
+        if old.hardware.scanner != new.hardware.scanner {
+            hi.scanner_changed(&he).await?;
         }
     }
     Ok(())

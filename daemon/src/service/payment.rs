@@ -48,18 +48,19 @@ fn check_amount(shared: &Shared, amount: u64) -> Result<(), PosError> {
     Ok(())
 }
 
-/// `Sale`'s `interfaces`: any of `contact`, `contactless` (`code` comes with payment codes).
+/// `Sale`'s `interfaces`: any of `contact`, `contactless`, `code`.
 fn parse_interfaces(list: &[String]) -> Result<Interfaces, PosError> {
-    let mut out = Interfaces { contact: false, contactless: false };
+    let mut out = Interfaces { contact: false, contactless: false, code: false };
     for name in list {
         match name.as_str() {
             "contact" => out.contact = true,
             "contactless" => out.contactless = true,
-            other => return Err(PosError::invalid(&format!("{other:?} is not an interface this terminal takes. Send contact and/or contactless."))),
+            "code" => out.code = true,
+            other => return Err(PosError::invalid(&format!("{other:?} is not an interface this terminal takes. Send contact, contactless and/or code."))),
         }
     }
-    if !out.contact && !out.contactless {
-        return Err(PosError::invalid("interfaces is empty. Send contact and/or contactless, or leave the option out for every reader."));
+    if !out.contact && !out.contactless && !out.code {
+        return Err(PosError::invalid("interfaces is empty. Send contact, contactless and/or code, or leave the option out for every reader."));
     }
     Ok(out)
 }

@@ -68,6 +68,20 @@ impl SimulatorIface {
         self.tap(&label, Some(commands))
     }
 
+    /// Shows `code` to the simulated scanner, as a customer holds the phone
+    /// under it: the next wait for a code reads it (a payment code of
+    /// `test-cards.toml`, or any line, to test refusals). Never logged.
+    async fn scan_code(&self, code: String) -> Result<(), PosError> {
+        self.allowed()?;
+        let scan = self.0.sim.scan.as_ref().ok_or_else(|| Self::not_simulated("scanner"))?;
+        if code.len() > smartpos_hal::scanner::lines::DEFAULT_MAX || code.contains(['\r', '\n']) {
+            return Err(PosError::invalid("A scanned code is one line of at most 64 characters. Send the code's digits alone."));
+        }
+        scan.show(&code);
+        self.0.worker.background(super::worker::Job::Refresh);
+        Ok(())
+    }
+
     async fn remove_card(&self) -> Result<(), PosError> {
         self.allowed()?;
         self.0.sim.slot.as_ref().ok_or_else(|| Self::not_simulated("reader"))?.remove();

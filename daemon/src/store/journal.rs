@@ -91,12 +91,49 @@ pub struct CardSecrets {
     /// Read from a tap (§10): field 22 is `07x`, not `05x`.
     #[serde(default)]
     pub contactless: bool,
+    /// A payment code (§11): `pan` holds the code, and only for the sale,
+    /// its status inquiries and the batch upload (wiped at settlement).
+    #[serde(default)]
+    pub code: bool,
 }
 
+/// Field 22 of a payment-code message (§11).
+pub const CODE_ENTRY_MODE: &str = "032";
+
 impl CardSecrets {
+    /// A payment code's: the code and nothing else.
+    pub fn code(digits: &str) -> Self {
+        let mut c = Self::default();
+        c.pan = digits.to_string();
+        c.code = true;
+        c
+    }
+
+    /// The same without the code: what a void or refund of a code payment
+    /// keeps (they carry no field 2, §11).
+    pub fn without_code(&self) -> Self {
+        let mut c = self.clone();
+        if c.code {
+            c.pan.clear();
+        }
+        c
+    }
+
+    /// Result key `interface`.
+    pub fn interface(&self) -> &'static str {
+        match (self.code, self.contactless) {
+            (true, _) => "code",
+            (false, true) => "contactless",
+            (false, false) => "contact",
+        }
+    }
+
     /// Field 22 of a message about this card: chip `05x`, tap `07x`
-    /// (`x` = 1 with a PIN block in the message, 2 without).
+    /// (`x` = 1 with a PIN block in the message, 2 without), code `032`.
     pub fn entry_mode(&self, with_pin: bool) -> &'static str {
+        if self.code {
+            return CODE_ENTRY_MODE;
+        }
         match (self.contactless, with_pin) {
             (false, true) => "051",
             (false, false) => "052",
@@ -232,6 +269,13 @@ impl Store {
             ],
         )?;
         Ok(tx.last_insert_rowid())
+    }
+
+    /// Forgets the payment codes of a settled batch: its rows keep the
+    /// masked code only (§11; the batch upload was the code's last use).
+    pub fn wipe_codes(tx: &Transaction<'_>, batch: u32) -> Result<(), StoreError> {
+        tx.execute("UPDATE journal SET card_sealed = NULL WHERE batch = ?1 AND entry_mode = ?2", rusqlite::params![batch, CODE_ENTRY_MODE])?;
+        Ok(())
     }
 
     /// Records the host's answer and the row's new state in `tx`.

@@ -202,6 +202,7 @@ impl CardFacts {
             psn: self.psn.clone(),
             icc,
             contactless: interface == crate::engine::card_session::Interface::Contactless,
+            code: false,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! closes, so a repeat (same TID, batch, STAN) gets the same answer, or
 //! `94` once the answer is no longer held (§6).
 
+use super::codes;
 use super::financial::{Authorization, Context, context, record};
 use super::{Reply, response, stamp};
 use crate::acquirer::issuer;
@@ -27,6 +28,13 @@ pub fn void(state: &mut HostState, req: &Message) -> Reply {
     };
     let auth_code = state.journal[original].auth_code.clone();
     m.set(38, auth_code.as_str());
+    if codes::was_code(&state.journal[original]) {
+        let i = codes::record_adjustment(state, ex, &ctx, original, &rrn, &auth_code);
+        state.journal[original].voided_by = Some(ctx.stan);
+        let txn = state.journal[i].clone();
+        state.post(&txn, ctx.amount as i64);
+        return Reply::new(ex, m);
+    }
     let card = state.accounts.get(&state.journal[original].pan).map(|a| a.profile.clone());
     let auth = Authorization::for_card(card);
     if let Some(i) = record(state, ex, &ctx, &auth, "00", &rrn, &auth_code) {
@@ -46,11 +54,7 @@ fn check_void(state: &HostState, req: &Message, ctx: &Context) -> Result<usize, 
     let orig = Original::parse(req.get_str(61).unwrap_or_default()).map_err(|_| "30")?;
     let i = state.find_txn(&ctx.tid, orig.batch, orig.stan, &[Exchange::Sale]).ok_or("25")?;
     let o = &state.journal[i];
-    if o.state != TxnState::Approved
-        || req.get_str(37) != Some(o.rrn.as_str())
-        || req.get_str(38).map(str::trim_end) != Some(o.auth_code.as_str())
-        || req.get_str(2) != Some(o.pan.as_str())
-    {
+    if o.state != TxnState::Approved || req.get_str(37) != Some(o.rrn.as_str()) || req.get_str(38).map(str::trim_end) != Some(o.auth_code.as_str()) || !codes::same_payer(req, o) {
         return Err("25");
     }
     if o.voided_by.is_some() || o.refunded > 0 {
@@ -91,7 +95,14 @@ pub fn refund(state: &mut HostState, req: &Message) -> Reply {
     stamp(state, &mut m);
     let rrn = state.next_rrn();
     m.set(37, rrn.as_str());
-    if let Ok(original) = found {
+    if let Ok(original) = found
+        && codes::was_code(&state.journal[original])
+    {
+        let i = codes::record_adjustment(state, ex, &ctx, original, &rrn, "");
+        state.journal[original].refunded += ctx.amount;
+        let txn = state.journal[i].clone();
+        state.post(&txn, ctx.amount as i64);
+    } else if let Ok(original) = found {
         let card = state.accounts.get(&state.journal[original].pan).map(|a| a.profile.clone());
         let auth = Authorization::for_card(card);
         if let Some(i) = record(state, ex, &ctx, &auth, "00", &rrn, "") {
@@ -121,7 +132,7 @@ fn find_refund_original(state: &HostState, req: &Message, ctx: &Context) -> Resu
         i
     };
     let o = &state.journal[i];
-    if o.state != TxnState::Approved || req.get_str(2) != Some(o.pan.as_str()) {
+    if o.state != TxnState::Approved || !codes::same_payer(req, o) {
         return Err("25");
     }
     if o.voided_by.is_some() {

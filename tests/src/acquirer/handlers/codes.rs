@@ -24,6 +24,46 @@ pub fn is_code(req: &Message) -> bool {
 
 /// The fields a code sale leaves out of §3's sale.
 pub const NOT_IN_A_CODE_SALE: &[u8] = &[14, 23, 26, 35, 52, 53, 55];
+/// A code payment's void or refund: matched by RRN, no field 2 (§11).
+pub const NOT_IN_A_CODE_ADJUSTMENT: &[u8] = &[2, 14, 23, 35, 53, 55];
+/// A code payment's batch upload detail.
+pub const NOT_IN_A_CODE_UPLOAD: &[u8] = &[23, 55];
+
+/// Whether the host's journal row is a code payment.
+pub fn was_code(t: &HostTxn) -> bool {
+    t.entry_mode == CODE_ENTRY_MODE
+}
+
+/// Whether `req` names the original's payer as §11 and §3 want: a code
+/// payment by RRN alone (no field 2), a card by its PAN.
+pub fn same_payer(req: &Message, original: &HostTxn) -> bool {
+    if was_code(original) { is_code(req) && req.get(2).is_none() } else { req.get_str(2) == Some(original.pan.as_str()) }
+}
+
+/// Journals a void or refund of a code payment (the wallet has no card
+/// profile): the original's payer, this request's numbers.
+pub(super) fn record_adjustment(state: &mut HostState, ex: Exchange, ctx: &Context, original: usize, rrn: &str, auth_code: &str) -> usize {
+    let o = &state.journal[original];
+    let txn = HostTxn {
+        tid: ctx.tid.clone(),
+        batch: ctx.batch,
+        stan: ctx.stan,
+        exchange: ex,
+        amount: ctx.amount,
+        entry_mode: ctx.entry_mode.clone(),
+        response_code: "00".into(),
+        rrn: rrn.into(),
+        auth_code: auth_code.into(),
+        date: state.now().mmdd(),
+        state: TxnState::Approved,
+        voided_by: None,
+        refunded: 0,
+        original: Some((o.batch, o.stan)),
+        ..o.clone()
+    };
+    state.journal.push(txn);
+    state.journal.len() - 1
+}
 
 /// First 4 and last 4 digits.
 fn mask_code(code: &str) -> String {

@@ -85,7 +85,12 @@ fn request_fields(exchange: Exchange, req: &Message) -> (Vec<u8>, &'static [u8])
     match exchange {
         Exchange::Reversal => {
             let original = if req.get_str(3) == Some("200000") { Exchange::Void } else { Exchange::Sale };
-            (reversal_request_fields(original), &[55, 23, 14])
+            // A code void's reversal has no field 2 (§11).
+            (reversal_request_fields(original), if codes::is_code(req) { &[55, 23, 14, 2] } else { &[55, 23, 14] })
+        }
+        Exchange::Void | Exchange::Refund | Exchange::BatchUploadDetail if codes::is_code(req) => {
+            let left_out = if exchange == Exchange::BatchUploadDetail { codes::NOT_IN_A_CODE_UPLOAD } else { codes::NOT_IN_A_CODE_ADJUSTMENT };
+            (exchange.spec().request.iter().copied().filter(|f| !left_out.contains(f)).collect(), &[])
         }
         Exchange::Sale if codes::is_code(req) => (exchange.spec().request.iter().copied().filter(|f| !codes::NOT_IN_A_CODE_SALE.contains(f)).collect(), &[]),
         Exchange::Sale | Exchange::BalanceInquiry => (exchange.spec().request.to_vec(), &[26, 52]),
