@@ -4,7 +4,9 @@
 //! `test-cards.toml` (single use, `12` on reuse, `14` unknown, `51`, `Q1`
 //! above `wallet-confirm`'s limit until the customer confirms). Each test
 //! asserts the result, posd's journal and the simulator's ledger; the last
-//! one searches everything posd left behind for the full codes.
+//! one searches everything posd left behind for the full codes. The
+//! evdev scanner under posd is tested in the QEMU guest of
+//! `scripts/image-test` (check `code-sale-evdev`).
 
 use serde_json::{Value as Json, json};
 use smartpos_proto::exchange::Exchange;
@@ -108,6 +110,8 @@ fn a_code_pays_once_and_reuse_unknown_short_balance_and_junk_are_refused() {
 #[test]
 fn above_the_confirmation_limit_the_terminal_polls_until_the_customer_confirms_and_is_charged_once() {
     let rig = terminal(|_| {});
+    // The first poll's reply is lost: the terminal polls on.
+    rig.sim.h.set_faults(Faults { lose_reply: 1, faults_for: Some(Exchange::StatusInquiry), ..Faults::default() });
     scan(&rig, &code_of("wallet-confirm"));
     let watch = on_progress(rig.bus.address(), "never", || {});
     let r = sale(&rig, 150_000, "0").unwrap_or_else(|e| panic!("{e}\n{}", rig.log()));
@@ -119,6 +123,7 @@ fn above_the_confirmation_limit_the_terminal_polls_until_the_customer_confirms_a
     let waiting_customer = st.iter().filter(|s| **s == "waiting-customer").count();
     assert!(waiting_customer >= 2, "the customer confirms after 3 s: at least one more poll after the first: {st:?}");
     assert!(requests(&rig, "StatusInquiry") >= 2, "status inquiries polled:\n{}", rig.log());
+    assert!(rig.log().contains("status inquiry not answered"), "the lost poll reply was seen and polled past:\n{}", rig.log());
     assert_eq!(rig.sim.h.ledger().charged("wallet-confirm"), 150_000, "charged once");
     assert_eq!(rig.pending(), (0, 0), "the final answer cleared the reversal record");
     let j = rig.journal();
