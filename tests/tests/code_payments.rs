@@ -104,7 +104,25 @@ fn a_code_pays_once_and_reuse_unknown_short_balance_and_junk_are_refused() {
     let e = sale(&rig, 100, CODE_ONLY).expect_err("too long for field 2");
     assert!(e.contains("not accepted on this terminal"), "{e}");
     assert_eq!(requests(&rig, "Sale"), sent, "nothing was sent for a refused code");
-    assert_eq!(rig.journal().len(), 4);
+    let states: Vec<_> = rig.journal().iter().map(|j| format!("{} {}", j.state, j.response_code.as_deref().unwrap_or(""))).collect();
+    assert_eq!(states, ["approved 00", "declined 12", "declined 14", "declined 51"], "refused scans leave no row");
+}
+
+#[test]
+fn a_code_is_never_approved_offline_and_the_error_suggests_a_card() {
+    let rig = terminal(|_| {});
+    rig.call("Simulator", "SetHostReachable", &["b", "false"]).expect("cut");
+    scan(&rig, &code_of("wallet"));
+    let e = sale(&rig, 500, CODE_ONLY).expect_err("no host, no code payment");
+    assert!(e.contains("never approved offline") && e.contains("by card"), "{e}");
+    assert_eq!(rig.get("Terminal", "LastError")["category"], json!("network"));
+    assert_eq!(rig.pending(), (0, 0), "nothing queued, nothing to reverse");
+    assert!(rig.journal().is_empty(), "no row for a sale that never left");
+    // Negative control: the same sale with the host back is approved.
+    rig.call("Simulator", "SetHostReachable", &["b", "true"]).expect("restore");
+    scan(&rig, &code_of("wallet"));
+    assert_eq!(sale(&rig, 500, CODE_ONLY).expect("sale")["approved"], json!(true));
+    assert_eq!(rig.sim.h.ledger().charged("wallet"), 500);
 }
 
 #[test]
@@ -187,10 +205,17 @@ fn a_code_payment_is_voided_and_refunded_by_rrn_without_the_code() {
     let s = sale(&rig, 3_000, CODE_ONLY).expect("sale");
     let rrn = s["rrn"].as_str().expect("rrn").to_string();
     let date = s["host_date"].as_str().expect("host_date").to_string();
-    // No card and no code is presented: the host finds the wallet by RRN and date.
-    let r = rig.call("Payment", "Refund", &["tssa{sv}", "1000", &rrn, &date, "0"]).unwrap_or_else(|e| panic!("{e}\n{}", rig.log()));
-    assert_eq!((r["approved"].clone(), r["interface"].clone(), r["masked_code"].clone()), (json!(true), json!("code"), s["masked_code"].clone()), "{r}");
-    assert_eq!(rig.sim.h.ledger().charged("wallet-confirm"), 2_000);
+    // No card and no code is presented: the host finds the wallet by RRN and
+    // date. Its answer is lost: the refund stays queued (masked code only)
+    // and is forwarded once.
+    rig.sim.h.set_faults(Faults { lose_reply: 1, faults_for: Some(Exchange::Refund), ..Faults::default() });
+    let e = rig.call("Payment", "Refund", &["tssa{sv}", "1000", &rrn, &date, "0"]).expect_err("the answer was lost");
+    assert!(e.contains("sent again until the host answers"), "{e}");
+    let queued = rig.call("Queue", "List", &["u", "10"]).expect("list");
+    assert_eq!((queued[0]["kind"].clone(), queued[0]["masked_code"].clone(), queued[0]["masked_pan"].clone()), (json!("refund"), s["masked_code"].clone(), json!("")), "{queued}");
+    rig.call("Queue", "Flush", &[]).expect("flush");
+    assert_eq!(rig.pending(), (0, 0));
+    assert_eq!(rig.sim.h.ledger().charged("wallet-confirm"), 2_000, "refunded once");
     let kinds: Vec<_> = rig.journal().iter().map(|j| format!("{} {}", j.kind, j.state)).collect();
     assert_eq!(kinds, ["sale approved", "void approved", "sale approved", "refund approved"]);
 }

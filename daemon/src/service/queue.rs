@@ -28,15 +28,17 @@ impl QueueIface {
         Ok(items
             .into_iter()
             .map(|i| {
-                DictBuilder::new()
+                // A payment code's refund: the masked code under its own key, as in results.
+                let code = i.entry_mode == crate::store::journal::CODE_ENTRY_MODE;
+                let d = DictBuilder::new()
                     .s("kind", i.kind)
                     .u("batch", i.batch)
                     .u("stan", i.stan)
                     .t("amount", i.amount)
-                    .s("masked_pan", i.masked_pan)
+                    .s("masked_pan", if code { "" } else { i.masked_pan.as_str() })
                     .x("queued_at", i.queued_at)
-                    .u("attempts", i.attempts)
-                    .build()
+                    .u("attempts", i.attempts);
+                if code { d.s("masked_code", &i.masked_pan).build() } else { d.build() }
             })
             .collect())
     }

@@ -65,7 +65,10 @@ pub struct QueueItem {
     pub batch: u32,
     pub stan: u32,
     pub amount: u64,
+    /// The masked PAN, or for a payment code's refund the masked code.
     pub masked_pan: String,
+    /// Field 22 as journaled: `032` is a payment code (§11).
+    pub entry_mode: String,
     pub queued_at: i64,
     pub attempts: u32,
 }
@@ -153,7 +156,7 @@ impl Store {
     pub fn queue_list(&self, limit: u32) -> Result<Vec<QueueItem>, StoreError> {
         let floor = self.queue_floor()?;
         let mut st = self.conn.prepare_cached(
-            "SELECT id, kind, batch, stan, amount, masked_pan, queued_at, advice_attempts FROM journal
+            "SELECT id, kind, batch, stan, amount, masked_pan, queued_at, advice_attempts, entry_mode FROM journal
              WHERE id >= ?2 AND queued_at IS NOT NULL AND forwarded_at IS NULL ORDER BY id LIMIT ?1",
         )?;
         let rows = st
@@ -167,6 +170,7 @@ impl Store {
                     masked_pan: r.get(5)?,
                     queued_at: r.get(6)?,
                     attempts: r.get(7)?,
+                    entry_mode: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
