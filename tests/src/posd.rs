@@ -214,6 +214,15 @@ impl PosdRig {
         })
     }
 
+    /// `Payment.Sale(amount, options)`, the options in busctl's a{sv}
+    /// syntax after the count (`"0"`, `"1 interfaces as 1 code"`).
+    pub fn sale(&self, amount: u64, options: &str) -> Result<Json, String> {
+        let amount = amount.to_string();
+        let mut args = vec!["ta{sv}", amount.as_str()];
+        args.extend(options.split(' '));
+        self.call("Payment", "Sale", &args)
+    }
+
     /// `busctl --address=… --json=short ARGS`: the parsed JSON, or the error text.
     pub fn busctl(&self, args: &[&str]) -> Result<Json, String> {
         let out = busctl_raw(self.bus.address(), args);

@@ -36,13 +36,6 @@ fn terminal(edit: impl FnOnce(&mut toml::Table)) -> PosdRig {
     rig
 }
 
-fn sale(rig: &PosdRig, amount: u64, options: &str) -> Result<Json, String> {
-    let amount = amount.to_string();
-    let mut args = vec!["ta{sv}", amount.as_str()];
-    args.extend(options.split(' '));
-    rig.call("Payment", "Sale", &args)
-}
-
 fn scan(rig: &PosdRig, code: &str) {
     rig.call("Simulator", "ScanCode", &["s", code]).expect("scan");
 }
@@ -63,7 +56,7 @@ fn a_code_pays_once_and_reuse_unknown_short_balance_and_junk_are_refused() {
     let wallet = code_of("wallet");
     scan(&rig, &wallet);
     let watch = on_progress(rig.bus.address(), "never", || {});
-    let r = sale(&rig, 1_234, CODE_ONLY).unwrap_or_else(|e| panic!("{e}\n{}", rig.log()));
+    let r = rig.sale(1_234, CODE_ONLY).unwrap_or_else(|e| panic!("{e}\n{}", rig.log()));
     let seen = watch.join().expect("progress");
     assert_eq!(
         (r["approved"].clone(), r["interface"].clone(), r["entry_mode"].clone(), r["masked_code"].clone(), r["masked_pan"].clone()),
@@ -86,7 +79,7 @@ fn a_code_pays_once_and_reuse_unknown_short_balance_and_junk_are_refused() {
     // Reuse, an unknown code, a short balance: declines, nothing charged.
     for (code, amount, want) in [(wallet.clone(), 1_234, "12"), ("6259000000000009999".to_string(), 100, "14"), (code_of("wallet-poor"), 501, "51")] {
         scan(&rig, &code);
-        let d = sale(&rig, amount, CODE_ONLY).unwrap_or_else(|e| panic!("{want}: {e}"));
+        let d = rig.sale(amount, CODE_ONLY).unwrap_or_else(|e| panic!("{want}: {e}"));
         assert_eq!((d["approved"].clone(), d["response_code"].clone()), (json!(false), json!(want)), "{d}");
     }
     let ledger = rig.sim.h.ledger();
@@ -97,11 +90,11 @@ fn a_code_pays_once_and_reuse_unknown_short_balance_and_junk_are_refused() {
     let sent = requests(&rig, "Sale");
     assert_eq!(sent, 4, "the sales so far were counted:\n{}", rig.log());
     scan(&rig, "https://qr.example/pay?x=1");
-    let e = sale(&rig, 100, CODE_ONLY).expect_err("a link is no code");
+    let e = rig.sale(100, CODE_ONLY).expect_err("a link is no code");
     assert!(e.contains("nothing was charged") && e.contains("not only digits"), "{e}");
     assert_eq!(rig.get("Terminal", "LastError")["category"], json!("operator"));
     scan(&rig, "6259000000000000000017");
-    let e = sale(&rig, 100, CODE_ONLY).expect_err("too long for field 2");
+    let e = rig.sale(100, CODE_ONLY).expect_err("too long for field 2");
     assert!(e.contains("not accepted on this terminal"), "{e}");
     assert_eq!(requests(&rig, "Sale"), sent, "nothing was sent for a refused code");
     let states: Vec<_> = rig.journal().iter().map(|j| format!("{} {}", j.state, j.response_code.as_deref().unwrap_or(""))).collect();
@@ -113,7 +106,7 @@ fn a_code_is_never_approved_offline_and_the_error_suggests_a_card() {
     let rig = terminal(|_| {});
     rig.call("Simulator", "SetHostReachable", &["b", "false"]).expect("cut");
     scan(&rig, &code_of("wallet"));
-    let e = sale(&rig, 500, CODE_ONLY).expect_err("no host, no code payment");
+    let e = rig.sale(500, CODE_ONLY).expect_err("no host, no code payment");
     assert!(e.contains("never approved offline") && e.contains("by card"), "{e}");
     assert_eq!(rig.get("Terminal", "LastError")["category"], json!("network"));
     assert_eq!(rig.pending(), (0, 0), "nothing queued, nothing to reverse");
@@ -121,7 +114,7 @@ fn a_code_is_never_approved_offline_and_the_error_suggests_a_card() {
     // Negative control: the same sale with the host back is approved.
     rig.call("Simulator", "SetHostReachable", &["b", "true"]).expect("restore");
     scan(&rig, &code_of("wallet"));
-    assert_eq!(sale(&rig, 500, CODE_ONLY).expect("sale")["approved"], json!(true));
+    assert_eq!(rig.sale(500, CODE_ONLY).expect("sale")["approved"], json!(true));
     assert_eq!(rig.sim.h.ledger().charged("wallet"), 500);
 }
 
@@ -132,7 +125,7 @@ fn above_the_confirmation_limit_the_terminal_polls_until_the_customer_confirms_a
     rig.sim.h.set_faults(Faults { lose_reply: 1, faults_for: Some(Exchange::StatusInquiry), ..Faults::default() });
     scan(&rig, &code_of("wallet-confirm"));
     let watch = on_progress(rig.bus.address(), "never", || {});
-    let r = sale(&rig, 150_000, "0").unwrap_or_else(|e| panic!("{e}\n{}", rig.log()));
+    let r = rig.sale(150_000, "0").unwrap_or_else(|e| panic!("{e}\n{}", rig.log()));
     let seen = watch.join().expect("progress");
     assert_eq!((r["approved"].clone(), r["response_code"].clone(), r["interface"].clone()), (json!(true), json!("00"), json!("code")), "{r}");
     assert!(r["auth_code"].as_str().is_some_and(|a| !a.trim().is_empty()) && r["rrn"].as_str().is_some_and(|s| s.len() == 12), "{r}");
@@ -155,7 +148,7 @@ fn a_customer_who_never_confirms_is_reversed_and_charged_nothing() {
     });
     rig.sim.h.set_faults(Faults { never_confirm: true, ..Faults::default() });
     scan(&rig, &code_of("wallet-confirm"));
-    let e = sale(&rig, 150_000, CODE_ONLY).expect_err("no final answer");
+    let e = rig.sale(150_000, CODE_ONLY).expect_err("no final answer");
     assert!(e.contains("did not confirm") && e.contains("reversed"), "{e}");
     assert_eq!(rig.sim.h.ledger().charged("wallet-confirm"), 0, "nothing charged");
     assert_eq!(rig.pending(), (0, 0), "the reversal was delivered");
@@ -195,14 +188,14 @@ fn a_sigkill_while_polling_ends_reversed_exactly_once_after_the_restart() {
 fn a_code_payment_is_voided_and_refunded_by_rrn_without_the_code() {
     let rig = terminal(|_| {});
     scan(&rig, &code_of("wallet"));
-    let s = sale(&rig, 2_000, CODE_ONLY).expect("sale");
+    let s = rig.sale(2_000, CODE_ONLY).expect("sale");
     assert_eq!(s["approved"], json!(true), "{s}");
     let v = rig.call("Payment", "Void", &["u", &s["stan"].to_string()]).expect("void");
     assert_eq!((v["approved"].clone(), v["interface"].clone(), v["masked_code"].clone()), (json!(true), json!("code"), s["masked_code"].clone()), "{v}");
     assert_eq!(rig.sim.h.ledger().charged("wallet"), 0, "the void gave it back");
 
     scan(&rig, &code_of("wallet-confirm"));
-    let s = sale(&rig, 3_000, CODE_ONLY).expect("sale");
+    let s = rig.sale(3_000, CODE_ONLY).expect("sale");
     let rrn = s["rrn"].as_str().expect("rrn").to_string();
     let date = s["host_date"].as_str().expect("host_date").to_string();
     // No card and no code is presented: the host finds the wallet by RRN and
@@ -259,12 +252,12 @@ fn after_settlement_no_full_code_is_in_the_database_the_logs_or_on_the_bus() {
     let watch = on_progress(rig.bus.address(), "never", || {});
     let monitor = smartpos_tests::posd::BusRecorder::start(rig.bus.address());
     scan(&rig, &codes[0]);
-    let a = sale(&rig, 1_500, CODE_ONLY).expect("sale");
+    let a = rig.sale(1_500, CODE_ONLY).expect("sale");
     watch.join().expect("progress");
     scan(&rig, &codes[1]);
-    let b = sale(&rig, 120_000, CODE_ONLY).expect("confirmed sale");
+    let b = rig.sale(120_000, CODE_ONLY).expect("confirmed sale");
     scan(&rig, &codes[2]);
-    let c = sale(&rig, 900, CODE_ONLY).expect("a decline");
+    let c = rig.sale(900, CODE_ONLY).expect("a decline");
     rig.call("Payment", "Void", &["u", &a["stan"].to_string()]).expect("void");
     rig.sim.h.set_faults(Faults { unbalanced: 1, ..Faults::default() });
     let settled = rig.call("Terminal", "Settle", &[]).expect("settle");

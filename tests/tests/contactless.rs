@@ -35,14 +35,6 @@ fn terminal(online_taps: bool) -> PosdRig {
 
 const TAP_ONLY: &str = "1 interfaces as 1 contactless";
 
-/// `Sale(amount)` with `options` (busctl a{sv} syntax after the count).
-fn sale(rig: &PosdRig, amount: u64, options: &str) -> Result<Json, String> {
-    let amount = amount.to_string();
-    let mut args = vec!["ta{sv}", amount.as_str()];
-    args.extend(options.split(' '));
-    rig.call("Payment", "Sale", &args)
-}
-
 fn tap(rig: &PosdRig, label: &str) {
     rig.call("Simulator", "TapCard", &["s", label]).expect("tap");
 }
@@ -57,7 +49,7 @@ fn a_tap_below_the_cvm_limit_is_approved_online_without_pin() {
     assert_eq!(rig.get("Hardware", "ContactlessReader")["backend"], json!("simulator"));
     tap(&rig, "dda");
     let watch = on_progress(rig.bus.address(), "never", || {});
-    let r = sale(&rig, 10_000, TAP_ONLY).unwrap_or_else(|e| panic!("{e}\n{}", rig.log()));
+    let r = rig.sale(10_000, TAP_ONLY).unwrap_or_else(|e| panic!("{e}\n{}", rig.log()));
     let seen = watch.join().expect("progress");
     assert_eq!(
         (r["approved"].clone(), r["offline"].clone(), r["interface"].clone(), r["entry_mode"].clone()),
@@ -87,7 +79,7 @@ fn a_tap_at_or_above_the_cvm_limit_takes_the_online_pin_after_the_card_left() {
     let rig = terminal(false);
     tap(&rig, "cda");
     let typist = type_pin_when_asked(rig.bus.address(), "123456#");
-    let r = sale(&rig, 40_000, TAP_ONLY).expect("sale");
+    let r = rig.sale(40_000, TAP_ONLY).expect("sale");
     let seen = typist.join().expect("typist");
     assert_eq!((r["approved"].clone(), r["entry_mode"].clone()), (json!(true), json!("071")), "{r}");
     let st = stages(&seen);
@@ -97,7 +89,7 @@ fn a_tap_at_or_above_the_cvm_limit_takes_the_online_pin_after_the_card_left() {
     // Negative control: a wrong PIN is refused by the host (55), nothing more charged.
     tap(&rig, "cda");
     let typist = type_pin_when_asked(rig.bus.address(), "000000#");
-    let d = sale(&rig, 40_000, TAP_ONLY).expect("a decline is a result");
+    let d = rig.sale(40_000, TAP_ONLY).expect("a decline is a result");
     let _ = typist.join();
     assert_eq!((d["approved"].clone(), d["response_code"].clone()), (json!(false), json!("55")), "{d}");
     assert_eq!(rig.sim.h.ledger().charged("cda"), 40_000);
@@ -112,7 +104,7 @@ fn above_the_contactless_limit_the_sale_continues_on_the_chip_and_is_charged_onc
         let _ = smartpos_tests::posd::busctl_raw(&address, &["call", "org.smartpos.Pos1", "/org/smartpos/Pos1", "org.smartpos.Pos1.Simulator", "InsertCard", "s", "dda"]);
     });
     let typist = type_pin_when_asked(rig.bus.address(), "123456#");
-    let r = sale(&rig, 120_000, "0").expect("sale");
+    let r = rig.sale(120_000, "0").expect("sale");
     let seen = insert.join().expect("progress");
     let _ = typist.join();
     assert_eq!((r["approved"].clone(), r["interface"].clone(), r["entry_mode"].clone()), (json!(true), json!("contact"), json!("051")), "{r}");
@@ -132,7 +124,7 @@ fn a_tap_that_needs_a_cvm_while_the_host_is_down_continues_on_the_chip() {
     // The first tap finds the host away only when it tries it, after the PIN.
     tap(&rig, "dda");
     let typist = type_pin_when_asked(rig.bus.address(), "123456#");
-    let err = sale(&rig, 40_000, TAP_ONLY).expect_err("the host is away");
+    let err = rig.sale(40_000, TAP_ONLY).expect_err("the host is away");
     let _ = typist.join();
     assert!(err.contains("Insert the card (this amount cannot be approved on a tap offline)"), "{err}");
     assert_eq!(rig.journal().iter().filter(|j| j.state == "approved").count(), 0);
@@ -142,7 +134,7 @@ fn a_tap_that_needs_a_cvm_while_the_host_is_down_continues_on_the_chip() {
         let _ = smartpos_tests::posd::busctl_raw(&address, &["call", "org.smartpos.Pos1", "/org/smartpos/Pos1", "org.smartpos.Pos1.Simulator", "InsertCard", "s", "dda"]);
     });
     let typist = type_pin_when_asked(rig.bus.address(), "123456#");
-    let r = sale(&rig, 40_000, TAP_ONLY).expect("sale");
+    let r = rig.sale(40_000, TAP_ONLY).expect("sale");
     let seen = insert.join().expect("progress");
     let _ = typist.join();
     assert_eq!((r["approved"].clone(), r["offline"].clone(), r["interface"].clone()), (json!(true), json!(true), json!("contact")), "{r}");
@@ -151,7 +143,7 @@ fn a_tap_that_needs_a_cvm_while_the_host_is_down_continues_on_the_chip() {
     assert_eq!(rig.pending(), (0, 1), "the chip's offline sale is queued");
     // Negative control: below the CVM limit the same tap is approved offline on the tap.
     tap(&rig, "dda");
-    let r = sale(&rig, 20_000, TAP_ONLY).expect("sale");
+    let r = rig.sale(20_000, TAP_ONLY).expect("sale");
     assert_eq!((r["approved"].clone(), r["interface"].clone()), (json!(true), json!("contactless")), "{r}");
 }
 
@@ -159,7 +151,7 @@ fn a_tap_that_needs_a_cvm_while_the_host_is_down_continues_on_the_chip() {
 fn an_offline_tap_within_the_floor_limit_is_approved_with_fdda_and_forwarded_once() {
     let rig = terminal(false);
     tap(&rig, "dda");
-    let r = sale(&rig, 20_000, TAP_ONLY).expect("sale");
+    let r = rig.sale(20_000, TAP_ONLY).expect("sale");
     assert_eq!((r["approved"].clone(), r["offline"].clone(), r["response_code"].clone(), r["oda"].clone()), (json!(true), json!(true), json!("Y1"), json!("fdda")), "{r}");
     assert!(r["tc"].as_str().is_some_and(|t| t.len() == 16), "the TC for the receipt: {r}");
     assert_eq!(rig.sim.h.ledger().charged("dda"), 0, "not at the host yet");
@@ -175,7 +167,7 @@ fn an_offline_tap_within_the_floor_limit_is_approved_with_fdda_and_forwarded_onc
     // The same tap with the host cut: still approved offline (the TTQ says offline only).
     rig.call("Simulator", "SetHostReachable", &["b", "false"]).expect("cut");
     tap(&rig, "cda");
-    let r = sale(&rig, 15_000, TAP_ONLY).expect("sale offline");
+    let r = rig.sale(15_000, TAP_ONLY).expect("sale offline");
     assert_eq!((r["approved"].clone(), r["offline"].clone()), (json!(true), json!(true)), "{r}");
 }
 
@@ -183,14 +175,14 @@ fn an_offline_tap_within_the_floor_limit_is_approved_with_fdda_and_forwarded_onc
 fn a_tap_certified_under_the_expired_ca_key_is_declined_offline_and_charges_nothing() {
     let rig = terminal(false);
     tap(&rig, "dda-expired-ca");
-    let r = sale(&rig, 20_000, TAP_ONLY).expect("a decline is a result");
+    let r = rig.sale(20_000, TAP_ONLY).expect("a decline is a result");
     assert_eq!((r["approved"].clone(), r["response_code"].clone(), r["oda"].clone()), (json!(false), json!("Z1"), json!("failed")), "{r}");
     assert_eq!(rig.pending(), (0, 0), "nothing queued");
     assert!(rig.journal().iter().all(|j| j.state != "approved"));
     assert_eq!(rig.sim.h.ledger().charged("dda-expired-ca"), 0);
     // Negative control: the same amount tapped with a card under a valid key is approved.
     tap(&rig, "dda");
-    assert_eq!(sale(&rig, 20_000, TAP_ONLY).expect("sale")["approved"], json!(true));
+    assert_eq!(rig.sale(20_000, TAP_ONLY).expect("sale")["approved"], json!(true));
 }
 
 #[test]
@@ -198,14 +190,14 @@ fn a_card_taken_away_mid_read_is_a_clear_device_error_and_charges_nothing() {
     let rig = terminal(true);
     // PPSE, SELECT, GPO, then gone before the first record.
     rig.call("Simulator", "TapCardBriefly", &["su", "dda", "3"]).expect("tap");
-    let err = sale(&rig, 10_000, TAP_ONLY).expect_err("the read cannot finish");
+    let err = rig.sale(10_000, TAP_ONLY).expect_err("the read cannot finish");
     assert!(err.contains("left the reader's field") && err.contains("tap again"), "{err}");
     assert_eq!(rig.get("Terminal", "LastError")["category"], json!("device"));
     assert_eq!(rig.sim.h.ledger().charged("dda"), 0);
     assert!(rig.journal().is_empty(), "nothing reached the host, nothing journaled");
     // Negative control: the whole read (7 APDUs) succeeds.
     rig.call("Simulator", "TapCardBriefly", &["su", "dda", "7"]).expect("tap");
-    assert_eq!(sale(&rig, 10_000, TAP_ONLY).expect("sale")["approved"], json!(true));
+    assert_eq!(rig.sale(10_000, TAP_ONLY).expect("sale")["approved"], json!(true));
 }
 
 #[test]
@@ -213,7 +205,7 @@ fn a_tap_whose_reply_was_lost_is_reversed() {
     let rig = terminal(true);
     rig.sim.h.set_faults(Faults { lose_reply: 1, faults_for: Some(Exchange::Sale), ..Faults::default() });
     tap(&rig, "dda");
-    let err = sale(&rig, 10_000, TAP_ONLY).expect_err("no answer");
+    let err = rig.sale(10_000, TAP_ONLY).expect_err("no answer");
     assert!(!err.is_empty());
     assert_eq!(rig.get("Terminal", "LastError")["category"], json!("network"), "{err}");
     let ledger = rig.sim.h.ledger();
@@ -228,14 +220,14 @@ fn a_tap_whose_reply_was_lost_is_reversed() {
 fn a_void_and_a_refund_of_a_tap() {
     let rig = terminal(true);
     tap(&rig, "dda");
-    let r = sale(&rig, 10_000, TAP_ONLY).expect("sale");
+    let r = rig.sale(10_000, TAP_ONLY).expect("sale");
     let stan = r["stan"].as_u64().expect("stan").to_string();
     let v = rig.call("Payment", "Void", &["u", &stan]).expect("void");
     assert_eq!((v["approved"].clone(), v["entry_mode"].clone(), v["interface"].clone()), (json!(true), json!("072"), json!("contactless")), "{v}");
     assert_eq!(rig.sim.h.ledger().charged("dda"), 0, "voided");
     // A refund taken by tap.
     tap(&rig, "dda");
-    let s = sale(&rig, 10_000, TAP_ONLY).expect("sale");
+    let s = rig.sale(10_000, TAP_ONLY).expect("sale");
     tap(&rig, "dda");
     let rrn = s["rrn"].as_str().expect("rrn").to_string();
     let date = s["host_date"].as_str().expect("date").to_string();
@@ -248,13 +240,13 @@ fn a_void_and_a_refund_of_a_tap() {
 fn sale_options_name_the_interfaces_and_bad_ones_are_refused() {
     let rig = terminal(true);
     for (bad, says) in [("1 interfaces as 1 nfc", "\"nfc\" is not an interface"), ("1 interfaces as 0", "interfaces is empty"), ("1 interfaces s contactless", "interfaces")] {
-        let err = sale(&rig, 100, bad).expect_err(bad);
+        let err = rig.sale(100, bad).expect_err(bad);
         assert!(err.contains(says), "{bad}: {err}");
     }
     assert_eq!(rig.get("Terminal", "LastError"), json!({}), "refused before running: LastError unchanged");
     // A contact-only sale ignores a card in the field and times out (card_ms) without one inserted.
     tap(&rig, "dda");
-    let err = sale(&rig, 100, "1 interfaces as 1 contact").expect_err("no card inserted");
+    let err = rig.sale(100, "1 interfaces as 1 contact").expect_err("no card inserted");
     assert!(err.contains("No card was inserted"), "{err}");
     assert_eq!(rig.sim.h.ledger().charged("dda"), 0);
 }
