@@ -13,7 +13,8 @@
 //! | the GPIO matrix keypad (rppal) | [`matrix`] |
 //! | the LTE modem through ModemManager | [`modem`] |
 //! | the code scanner (§11): lines in; evdev (USB HID) and serial backends | [`scanner`] |
-//! | simulated reader, keypad, modem and scanner (feature `simulator`) | `sim` |
+//! | the receipt printer (ESC/POS): usblp, serial and TCP 9100 backends, the paper sensor | [`printer`] |
+//! | simulated reader, keypad, modem, scanner and printer (feature `simulator`) | `sim` |
 
 #![forbid(unsafe_code)]
 
@@ -22,6 +23,7 @@ pub mod keypad;
 pub mod matrix;
 pub mod modem;
 pub mod pcsc_reader;
+pub mod printer;
 pub mod reader;
 pub mod scanner;
 #[cfg(feature = "simulator")]
