@@ -21,6 +21,7 @@ pub struct Config {
     pub offline: Offline,
     pub retries: Retries,
     pub hardware: Hardware,
+    pub printer: Printer,
     pub simulator: Simulator,
 }
 
@@ -278,6 +279,28 @@ impl Default for Hardware {
     }
 }
 
+/// The receipt printer (ESC/POS).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Printer {
+    /// `none`, `usblp`, `serial`, `tcp` or `sim`.
+    pub backend: String,
+    /// `/dev/usb/lp0`, a tty, or `host:port` (port 9100) for `tcp`.
+    pub device: String,
+    /// A serial printer's speed.
+    pub baud: u32,
+    /// 58 or 80.
+    pub paper_mm: u32,
+    /// Print both copies after every approved payment.
+    pub auto_print: bool,
+}
+
+impl Default for Printer {
+    fn default() -> Self {
+        Self { backend: "none".into(), device: String::new(), baud: 9600, paper_mm: 58, auto_print: false }
+    }
+}
+
 /// The D-Bus `Simulator` interface (only in builds with the `simulator` feature).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -395,6 +418,7 @@ impl Config {
             ("hardware.keypad", &hw.keypad, &["rppal", "sim"][..]),
             ("hardware.scanner", &hw.scanner, &["none", "evdev", "serial", "sim"][..]),
             ("hardware.modem", &hw.modem, &["modemmanager", "none", "sim"][..]),
+            ("printer.backend", &self.printer.backend, &["none", "usblp", "serial", "tcp", "sim"][..]),
         ] {
             if !allowed.contains(&value.as_str()) {
                 return Err(bad(key, format!("{value:?} is not one of {}", allowed.join(", "))));
@@ -405,6 +429,13 @@ impl Config {
                 "hardware.scanner_device",
                 "name the scanner's device: /dev/input/by-id/…-event-kbd for a USB HID scanner, /dev/ttyACM0 (or a udev symlink) for a serial one",
             ));
+        }
+        let pr = &self.printer;
+        if matches!(pr.backend.as_str(), "usblp" | "serial" | "tcp") && pr.device.trim().is_empty() {
+            return Err(bad("printer.device", "name the printer: /dev/usb/lp0 for USB, a tty for serial, host:9100 for a network printer"));
+        }
+        if pr.paper_mm != 58 && pr.paper_mm != 80 {
+            return Err(bad("printer.paper_mm", format!("{} is not 58 or 80 (the roll's width in mm)", pr.paper_mm)));
         }
         if hw.scanner == "serial" && hw.scanner_baud == 0 {
             return Err(bad("hardware.scanner_baud", "must be above 0 (the scanner's serial speed, often 9600 or 115200)"));

@@ -216,6 +216,8 @@ fn write_sale(s: &Store, k: &dyn KeyStore, stan: u32, amount: u64, queue: bool) 
         host_date: "",
         oda: "",
         tvr: "",
+        cryptogram: "",
+        cvm: "",
     };
     let id = Store::insert_entry(&tx, k, &e, None).unwrap();
     if queue {

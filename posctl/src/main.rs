@@ -106,6 +106,20 @@ enum Command {
     },
     /// Ask the card's balance.
     Balance,
+    /// Print the receipt of a transaction again (both copies unless --copy),
+    /// marked REPRINT.
+    Reprint {
+        stan: u32,
+        #[arg(long, value_parser = ["merchant", "customer"])]
+        copy: Option<String>,
+    },
+    /// Show the receipt of a transaction of the journal, as printed (58 mm).
+    Receipt {
+        stan: u32,
+        /// Which copy: merchant or customer.
+        #[arg(long, default_value = "merchant", value_parser = ["merchant", "customer"])]
+        copy: String,
+    },
     /// Settle the batch.
     Settle,
     /// The offline queue.
@@ -331,6 +345,20 @@ async fn run(client: &Client, out: &Out, command: Command) -> Result<ExitCode, C
             return payment(client, out, "Refund", &(amount, rrn, date, opts)).await;
         }
         Command::Balance => return payment(client, out, "Balance", &()).await,
+        Command::Reprint { stan, copy } => {
+            let copies = match &copy {
+                Some(c) => vec![c.as_str()],
+                None => vec!["merchant", "customer"],
+            };
+            for c in &copies {
+                client.call("Payment", "PrintReceipt", &(stan, *c)).await?;
+            }
+            out.print(&json!({"printed": copies}), |_| format!("receipt {stan:06} printed ({})\n", copies.join(" and ")));
+        }
+        Command::Receipt { stan, copy } => {
+            let r = client.call("Payment", "Receipt", &(stan, copy)).await?;
+            out.print(&r, |v| v.as_str().unwrap_or_default().to_string());
+        }
         Command::Settle => {
             let r = client.call("Terminal", "Settle", &()).await?;
             out.print(&r, |v| format!("settled\n{}", render::dict(&map(v))));

@@ -99,6 +99,20 @@ pub fn status(terminal: &Map<String, Json>, queue: &Map<String, Json>, hardware:
     if let Some(c) = scanner {
         hw.push(("code scanner", c));
     }
+    let pr = obj(hardware, "Printer");
+    match (s(&pr, "backend"), b(&pr, "present"), s(&pr, "paper")) {
+        ("none" | "", _, _) => {}
+        (backend, false, _) => hw.push(("printer", format!("{backend} \"{}\": NOT CONNECTED", s(&pr, "name")))),
+        (backend, true, paper) => {
+            let paper = match paper {
+                "ok" => "paper ok",
+                "low" => "paper LOW: load a new roll soon",
+                "out" => "OUT OF PAPER: load a roll, then posctl reprint STAN",
+                _ => "paper unknown (no status from the printer)",
+            };
+            hw.push(("printer", format!("{backend} \"{}\", {paper}", s(&pr, "name"))));
+        }
+    }
     hw.extend([("keypad", format!("{}, {}", s(&k, "backend"), if b(&k, "ok") { "ok" } else { "NOT RESPONDING" })), ("modem", modem)]);
     if !s(&m, "location").is_empty() {
         hw.push(("cell", s(&m, "location").into()));

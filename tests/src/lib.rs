@@ -15,6 +15,7 @@
 //! | a minimal hand-built terminal that tests the simulator | [`test_terminal`] |
 //! | the real engine on a real SQLite file, simulated reader and keypad, the simulator | [`rig`] |
 //! | posd as a process on a private bus, driven with busctl | [`posd`] |
+//! | a test ESC/POS printer (TCP, pty), its stream decoded, the receipt items check | [`printer`] |
 //! | the engine in a killable process (`pos-engine-driver`) and the books check after a crash | [`driver`] |
 
 #![forbid(unsafe_code)]
@@ -27,5 +28,6 @@ pub mod mm_standin;
 pub mod oracle;
 pub mod pcscd;
 pub mod posd;
+pub mod printer;
 pub mod rig;
 pub mod test_terminal;

@@ -223,6 +223,17 @@ impl PosdRig {
         self.call("Payment", "Sale", &args)
     }
 
+    /// Inserts `card`, types `pin` when posd asks, calls `Payment.method`
+    /// with `args` (busctl syntax), takes the card out.
+    pub fn with_card(&self, card: &str, pin: &str, method: &str, args: &[&str]) -> Json {
+        self.call("Simulator", "InsertCard", &["s", card]).expect("insert");
+        let typist = type_pin_when_asked(self.bus.address(), pin);
+        let r = self.call("Payment", method, args);
+        let _ = typist.join();
+        self.call("Simulator", "RemoveCard", &[]).expect("remove");
+        r.unwrap_or_else(|e| panic!("{method}: {e}\n{}", self.log()))
+    }
+
     /// `busctl --address=… --json=short ARGS`: the parsed JSON, or the error text.
     pub fn busctl(&self, args: &[&str]) -> Result<Json, String> {
         let out = busctl_raw(self.bus.address(), args);

@@ -100,6 +100,8 @@ impl Engine {
             host_date: "",
             oda: "",
             tvr: "",
+            cryptogram: "",
+            cvm: "",
         };
         let jid = self.commit_reversible(tx, Exchange::Void, &req, &entry, &void_card)?;
         failpoint::hit("void.reversal-record.after");
@@ -199,8 +201,10 @@ impl Engine {
             now: &base.time,
             response_code: "",
             host_date: "",
-            oda: "",
-            tvr: "",
+            oda: &base.oda,
+            tvr: &base.tvr,
+            cryptogram: "",
+            cvm: "",
         };
         let jid = Store::insert_entry(&tx, keys.as_ref(), &entry, Some(&card))?;
         Store::enqueue(&tx, keys.as_ref(), jid, &self.freeze(&req)?, self.queue_clock())?;

@@ -280,6 +280,17 @@ impl CardSession {
         }
     }
 
+    /// How the cardholder was verified, for the journal and the receipt:
+    /// `pin` (online PIN entered), `signature` (the chip's CVM list chose
+    /// it: the receipt gets a signature line), or `none`.
+    pub fn cvm(&self) -> &'static str {
+        match &self.txn {
+            _ if self.pin_block.is_some() => "pin",
+            CardTxn::Chip(t) if t.cvm.cvm == emv::cvm::Cvm::Signature => "signature",
+            _ => "none",
+        }
+    }
+
     /// Whether the card asks for the online PIN.
     fn wants_online_pin(&self) -> bool {
         match &self.txn {

@@ -293,6 +293,8 @@ impl Engine {
             host_date: "",
             oda: &base.oda,
             tvr: &base.tvr,
+            cryptogram: &base.cryptogram,
+            cvm: s.cvm(),
         };
         let jid = self.commit_reversible(tx, Exchange::Sale, &req, &entry, &secrets)?;
         failpoint::hit("sale.reversal-record.after");
@@ -419,6 +421,8 @@ impl Engine {
             host_date: &today,
             oda: &base.oda,
             tvr: &base.tvr,
+            cryptogram: &base.cryptogram,
+            cvm: s.cvm(),
         };
         let jid = Store::insert_entry(&tx, keys.as_ref(), &entry, Some(&secrets))?;
         let queued_at = self.queue_clock();

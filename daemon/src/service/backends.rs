@@ -29,6 +29,8 @@ pub struct SimHandles {
     pub modem: Option<smartpos_hal::sim::SimModem>,
     /// The simulated code scanner (`Simulator.ScanCode`).
     pub scan: Option<smartpos_hal::sim::SimScan>,
+    /// The simulated printer's paper and jobs (`Simulator.SetPaper`).
+    pub paper: Option<smartpos_hal::sim::SimPaper>,
 }
 
 /// The devices the engine takes, and the handles the daemon keeps.
@@ -49,6 +51,8 @@ pub struct Handles {
     pub keypad_backend: &'static str,
     /// `Simulator.SetHostReachable`: false cuts the path to the host.
     pub host_reachable: Arc<AtomicBool>,
+    /// The receipt printer, when the terminal has one.
+    pub printer: Option<super::printing::PrinterHandle>,
     #[cfg(feature = "simulator")]
     pub sim: SimHandles,
 }
@@ -70,6 +74,7 @@ pub fn check_build_supports(cfg: &Config) -> Result<(), String> {
         ("keypad", &cfg.hardware.keypad),
         ("modem", &cfg.hardware.modem),
         ("scanner", &cfg.hardware.scanner),
+        ("printer", &cfg.printer.backend),
     ] {
         if backend == "sim" {
             return Err(format!("hardware.{key} = \"sim\" needs a posd built with the simulator feature"));
@@ -157,6 +162,15 @@ impl Backends {
                 }
             }
         };
+        let printer = match cfg.printer.backend.as_str() {
+            #[cfg(feature = "simulator")]
+            "sim" => {
+                let (printer, paper) = smartpos_hal::sim::SimPrinter::new();
+                sim.paper = Some(paper);
+                Some(super::printing::PrinterHandle::new(Box::new(printer)))
+            }
+            _ => super::printing::open(cfg),
+        };
         let host_reachable = Arc::new(AtomicBool::new(true));
         let link = Box::new(GatedLink { inner: TcpLink::new(&cfg.hosts, &cfg.timeouts), reachable: host_reachable.clone() });
         Ok(Self {
@@ -169,6 +183,7 @@ impl Backends {
                 modem,
                 keypad_backend: if hw.keypad == "sim" { "sim" } else { "rppal" },
                 host_reachable,
+                printer,
                 #[cfg(feature = "simulator")]
                 sim,
             },

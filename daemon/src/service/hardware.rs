@@ -1,4 +1,4 @@
-//! `org.smartpos.Pos1.Hardware`: what the reader, keypad and modem say.
+//! `org.smartpos.Pos1.Hardware`: what the readers, scanner, printer, keypad and modem say.
 
 use super::dict::{Dict, DictBuilder};
 use super::shared::Shared;
@@ -21,6 +21,17 @@ impl HardwareIface {
             Some(r) => DictBuilder::new().s("backend", r.backend).s("name", r.name).b("present", r.present).b("card_present", r.card_present).build(),
             None => DictBuilder::new().s("backend", "none").s("name", "").b("present", false).b("card_present", false).build(),
         }
+    }
+
+    /// The receipt printer: `backend` (`usblp`, `serial`, `tcp`,
+    /// `simulator`, or `none`), `name`, `present`, `paper` (`ok`, `low`,
+    /// `out`, or `unknown` when it gave no status). Asked when read.
+    #[zbus(property)]
+    async fn printer(&self) -> Dict {
+        let handle = self.0.printer.clone();
+        let (backend, name, present, paper) =
+            tokio::task::spawn_blocking(move || super::printing::status(handle.as_ref())).await.unwrap_or(("none", String::new(), false, "unknown"));
+        DictBuilder::new().s("backend", backend).s("name", name).b("present", present).s("paper", paper).build()
     }
 
     /// The code scanner (§11): `backend` (`evdev`, `serial`, `simulator`;

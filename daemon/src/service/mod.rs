@@ -15,6 +15,7 @@ pub mod hardware;
 pub mod logging;
 pub mod notify;
 pub mod payment;
+pub mod printing;
 pub mod queue;
 pub mod shared;
 #[cfg(feature = "simulator")]

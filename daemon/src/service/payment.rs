@@ -9,15 +9,22 @@ use super::worker::{Done, Job};
 use crate::engine::adjust::RefundOriginal;
 use crate::engine::card_session::Interfaces;
 use crate::engine::{EngineResult, SaleOptions};
+use crate::receipt::{Copy, Receipt, text};
 use zbus::object_server::SignalEmitter;
 use zbus::zvariant::OwnedValue;
 
 #[derive(Debug)]
 pub struct PaymentIface(pub Shared);
 
-fn txn(done: EngineResult<Done>) -> Result<Dict, PosError> {
+/// A payment's result; an approved one is printed when `printer.auto_print`.
+fn txn(shared: &Shared, done: EngineResult<Done>) -> Result<Dict, PosError> {
     match done? {
-        Done::Txn(r) => Ok(dict::txn(&r)),
+        Done::Txn(r) => {
+            if r.approved && r.balance.is_none() {
+                super::printing::auto_print(shared, r.stan);
+            }
+            Ok(dict::txn(&r))
+        }
         other => Err(PosError::unexpected(&other)),
     }
 }
@@ -94,7 +101,7 @@ impl PaymentIface {
         if reference.len() > 64 || reference.chars().any(char::is_control) {
             return Err(PosError::invalid("The reference is longer than 64 characters or has control characters. Send a shorter plain-text id."));
         }
-        txn(self.0.worker.call(Job::Sale(amount, SaleOptions { allow_offline, reference, interfaces })).await)
+        txn(&self.0, self.0.worker.call(Job::Sale(amount, SaleOptions { allow_offline, reference, interfaces })).await)
     }
 
     #[zbus(out_args("result"))]
@@ -102,7 +109,7 @@ impl PaymentIface {
         if stan == 0 || stan > 999_999 {
             return Err(PosError::invalid(&format!("STAN {stan} is outside 1 to 999999. Use the STAN printed on the sale's receipt.")));
         }
-        txn(self.0.worker.call(Job::Void(stan)).await)
+        txn(&self.0, self.0.worker.call(Job::Void(stan)).await)
     }
 
     #[zbus(out_args("result"))]
@@ -120,12 +127,31 @@ impl PaymentIface {
         if batch.is_some_and(|b| b > 999_999) || stan.is_some_and(|s| s == 0 || s > 999_999) {
             return Err(PosError::invalid("original_batch must be 0 to 999999 and original_stan 1 to 999999. Copy them from the receipt or leave them out."));
         }
-        txn(self.0.worker.call(Job::Refund(amount, RefundOriginal { rrn: original_rrn, date: original_date, batch, stan })).await)
+        txn(&self.0, self.0.worker.call(Job::Refund(amount, RefundOriginal { rrn: original_rrn, date: original_date, batch, stan })).await)
     }
 
     #[zbus(out_args("result"))]
     async fn balance(&self) -> Result<Dict, PosError> {
-        txn(self.0.worker.call(Job::Balance).await)
+        txn(&self.0, self.0.worker.call(Job::Balance).await)
+    }
+
+    /// Prints one copy (marked as a reprint: the first print is the automatic one).
+    async fn print_receipt(&self, stan: u32, copy: String) -> Result<(), PosError> {
+        let copy = Copy::parse(&copy).ok_or_else(|| PosError::invalid(&format!("{copy:?} is not a copy. Send merchant or customer.")))?;
+        super::printing::print(&self.0, stan, &[copy], true).await
+    }
+
+    #[zbus(out_args("receipt"))]
+    async fn receipt(&self, stan: u32, copy: String) -> Result<String, PosError> {
+        let copy = Copy::parse(&copy).ok_or_else(|| PosError::invalid(&format!("{copy:?} is not a copy. Send merchant or customer.")))?;
+        let cfg = &self.0.cfg.terminal;
+        let found = self.0.with_reads(|s| Ok::<_, crate::store::StoreError>((s.entry_by_stan_newest(stan)?, s.identity()?)));
+        let (entry, id) = found.map_err(|e| PosError::Device(format!("The journal cannot be read: {e}. Restart the terminal; if it persists, call service.")))?;
+        let entry = entry
+            .ok_or_else(|| PosError::Operator(format!("There is no transaction with STAN {stan:06} in the journal. Check the STAN on the result or with posctl queue list.")))?;
+        let receipt = Receipt::of(&entry, &id.unwrap_or_default(), &cfg.operator, &cfg.currency, copy, false)
+            .map_err(|e| PosError::Operator(format!("No receipt: {e}. Print receipts of approved transactions only.")))?;
+        Ok(text::render(&receipt, text::WIDTH_58MM))
     }
 
     async fn cancel(&self) {

@@ -22,6 +22,8 @@ pub struct Shared {
     pub modem_status: watch::Receiver<ModemStatus>,
     pub host_reachable: Arc<AtomicBool>,
     pub keypad_backend: &'static str,
+    /// The receipt printer, when the terminal has one.
+    pub printer: Option<super::printing::PrinterHandle>,
     /// Serving on the system bus (the `Simulator` interface checks it).
     pub system_bus: bool,
     #[cfg(feature = "simulator")]
@@ -38,6 +40,7 @@ impl Shared {
             modem_status,
             host_reachable: backends.host_reachable.clone(),
             keypad_backend: backends.keypad_backend,
+            printer: backends.printer.clone(),
             system_bus,
             #[cfg(feature = "simulator")]
             sim: backends.sim.clone(),

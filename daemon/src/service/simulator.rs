@@ -82,6 +82,19 @@ impl SimulatorIface {
         Ok(())
     }
 
+    /// The simulated printer's paper: `ok`, `low` (near its end) or `out`.
+    async fn set_paper(&self, state: String, #[zbus(signal_emitter)] emitter: zbus::object_server::SignalEmitter<'_>) -> Result<(), PosError> {
+        self.allowed()?;
+        let paper =
+            self.0.sim.paper.as_ref().ok_or_else(|| PosError::Device("The printer is not simulated. Set printer.backend = \"sim\" in posd.toml to use the simulator.".into()))?;
+        let state = smartpos_hal::printer::PaperState::parse(&state).ok_or_else(|| PosError::invalid(&format!("{state:?} is not a paper state. Send ok, low or out.")))?;
+        paper.set(state);
+        if let Ok(h) = emitter.connection().object_server().interface::<_, super::strict::Strict<super::hardware::HardwareIface>>(super::OBJECT_PATH).await {
+            let _ = h.get().await.printer_changed(h.signal_emitter()).await;
+        }
+        Ok(())
+    }
+
     async fn remove_card(&self) -> Result<(), PosError> {
         self.allowed()?;
         self.0.sim.slot.as_ref().ok_or_else(|| Self::not_simulated("reader"))?.remove();

@@ -175,6 +175,10 @@ pub struct NewEntry<'a> {
     pub oda: &'a str,
     /// TVR (hex) as sent with the first GENERATE AC; empty without a card.
     pub tvr: &'a str,
+    /// The receipt's cryptogram (hex): TC offline, ARQC online; empty without one.
+    pub cryptogram: &'a str,
+    /// How the cardholder was verified: `pin`, `signature`, `none`; empty without a card.
+    pub cvm: &'a str,
 }
 
 /// A row as read back.
@@ -198,6 +202,12 @@ pub struct Entry {
     pub offline: bool,
     pub original_id: Option<i64>,
     pub host_date: String,
+    /// `contact`, `contactless` or `code`.
+    pub interface: String,
+    pub oda: String,
+    pub tvr: String,
+    pub cryptogram: String,
+    pub cvm: String,
 }
 
 /// The host's answer as the journal keeps it.
@@ -209,8 +219,7 @@ pub struct Outcome<'a> {
     pub host_date: &'a str,
 }
 
-const COLUMNS: &str =
-    "id, kind, batch, stan, amount, masked_pan, aid, app_label, entry_mode, response_code, rrn, auth_code, state, reference, created_at, offline, original_id, host_date";
+const COLUMNS: &str = "id, kind, batch, stan, amount, masked_pan, aid, app_label, entry_mode, response_code, rrn, auth_code, state, reference, created_at, offline, original_id, host_date, interface, oda, tvr, cryptogram, cvm";
 
 fn entry(r: &Row<'_>) -> rusqlite::Result<Entry> {
     let text = |i: usize| r.get::<_, Option<String>>(i).map(Option::unwrap_or_default);
@@ -233,6 +242,11 @@ fn entry(r: &Row<'_>) -> rusqlite::Result<Entry> {
         offline: r.get::<_, i64>(15)? != 0,
         original_id: r.get(16)?,
         host_date: text(17)?,
+        interface: text(18)?,
+        oda: text(19)?,
+        tvr: text(20)?,
+        cryptogram: text(21)?,
+        cvm: text(22)?,
     })
 }
 
@@ -249,8 +263,8 @@ impl Store {
         };
         exec(
             tx,
-            "INSERT INTO journal (kind, batch, stan, amount, masked_pan, card_sealed, aid, app_label, entry_mode, state, reference, created_at, updated_at, offline, original_id, response_code, host_date, oda, tvr, interface)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+            "INSERT INTO journal (kind, batch, stan, amount, masked_pan, card_sealed, aid, app_label, entry_mode, state, reference, created_at, updated_at, offline, original_id, response_code, host_date, oda, tvr, interface, cryptogram, cvm)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
             params![
                 e.kind.as_str(),
                 e.batch,
@@ -265,7 +279,7 @@ impl Store {
                 e.reference,
                 e.now,
                 e.offline,
-                e.original_id, e.response_code, e.host_date, e.oda, e.tvr, e.interface
+                e.original_id, e.response_code, e.host_date, e.oda, e.tvr, e.interface, e.cryptogram, e.cvm
             ],
         )?;
         Ok(tx.last_insert_rowid())
@@ -301,6 +315,11 @@ impl Store {
     /// The row of `kind` sent as `stan` in `batch`.
     pub fn entry_by_stan(&self, kind: Kind, batch: u32, stan: u32) -> Result<Option<Entry>, StoreError> {
         Ok(one(&self.conn, &format!("SELECT {COLUMNS} FROM journal WHERE kind = ?1 AND batch = ?2 AND stan = ?3"), params![kind.as_str(), batch, stan], entry).optional()?)
+    }
+
+    /// The newest row with this STAN (a receipt names its transaction so).
+    pub fn entry_by_stan_newest(&self, stan: u32) -> Result<Option<Entry>, StoreError> {
+        Ok(one(&self.conn, &format!("SELECT {COLUMNS} FROM journal WHERE stan = ?1 ORDER BY id DESC LIMIT 1"), [stan], entry).optional()?)
     }
 
     /// The approved sale with this RRN on the host's date `host_date` (MMDD,

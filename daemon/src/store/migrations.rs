@@ -132,6 +132,13 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     DROP INDEX advice_pending;
     "#,
+    // 7: what the receipt prints beyond the host's answer: the card's
+    // cryptogram (TC offline, ARQC online) and how the cardholder was
+    // verified (`pin`, `signature`, `none`; a signature line when `signature`).
+    r#"
+    ALTER TABLE journal ADD COLUMN cryptogram TEXT NOT NULL DEFAULT '';
+    ALTER TABLE journal ADD COLUMN cvm TEXT NOT NULL DEFAULT '';
+    "#,
 ];
 
 /// Why the schema could not be brought up to date.
