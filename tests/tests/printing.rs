@@ -46,18 +46,24 @@ fn a_network_printer_gets_both_copies_of_every_kind_of_payment_with_every_item()
     assert_eq!(rig.get("Hardware", "Printer"), json!({"backend": "tcp", "name": printer.device, "present": true, "paper": "ok"}));
 
     let mut paid = vec![(rig.with_card("default", "123456#", "Sale", &["ta{sv}", "1234", "1", "interfaces", "as", "1", "contact"]), "消费 SALE", "插卡 CHIP")];
+    copies(&printer, 2 * paid.len()); // printed before the next payment starts: the jobs keep the payments' order
     rig.call("Simulator", "TapCard", &["s", "dda"]).expect("tap");
     paid.push((rig.sale(2_500, "1 interfaces as 1 contactless").expect("tap"), "消费 SALE", "挥卡 CONTACTLESS"));
+    copies(&printer, 2 * paid.len()); // printed before the next payment starts: the jobs keep the payments' order
     rig.call("Simulator", "ScanCode", &["s", "6259000000000000017"]).expect("scan");
     let code = rig.sale(1_880, "1 interfaces as 1 code").expect("code");
     paid.push((code.clone(), "消费 SALE", "扫码 PAYMENT CODE"));
+    copies(&printer, 2 * paid.len()); // printed before the next payment starts: the jobs keep the payments' order
     rig.call("Simulator", "SetHostReachable", &["b", "false"]).expect("cut");
     paid.push((rig.with_card("default", "123456#", "Sale", &["ta{sv}", "8800", "1", "interfaces", "as", "1", "contact"]), "消费 SALE", "插卡 CHIP"));
+    copies(&printer, 2 * paid.len()); // printed before the next payment starts: the jobs keep the payments' order
     rig.call("Simulator", "SetHostReachable", &["b", "true"]).expect("restore");
     paid.push((rig.call("Payment", "Void", &["u", &code["stan"].to_string()]).expect("void"), "消费撤销 VOID", "扫码 PAYMENT CODE"));
+    copies(&printer, 2 * paid.len()); // printed before the next payment starts: the jobs keep the payments' order
     let first = paid[0].0.clone();
     let date = first["host_date"].as_str().expect("host_date").to_string();
     paid.push((rig.with_card("default", "", "Refund", &["tssa{sv}", "500", first["rrn"].as_str().expect("rrn"), &date, "0"]), "退货 REFUND", "插卡 CHIP"));
+    copies(&printer, 2 * paid.len()); // printed before the next payment starts: the jobs keep the payments' order
     assert_eq!(paid[3].0["offline"], json!(true), "the fourth was offline");
 
     let got = copies(&printer, 2 * paid.len());
