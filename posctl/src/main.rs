@@ -11,6 +11,7 @@
 mod client;
 mod progress;
 mod render;
+mod slip_png;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use client::{CallError, Client};
@@ -119,6 +120,12 @@ enum Command {
         /// Which copy: merchant or customer.
         #[arg(long, default_value = "merchant", value_parser = ["merchant", "customer"])]
         copy: String,
+        /// Also draw it as an image of the paper (PNG) into this file.
+        #[arg(long, value_name = "FILE")]
+        png: Option<std::path::PathBuf>,
+        /// The CJK font for --png (default: WenQuanYi Zen Hei Mono).
+        #[arg(long, value_name = "TTF", requires = "png")]
+        font: Option<std::path::PathBuf>,
     },
     /// Settle the batch.
     Settle,
@@ -355,8 +362,14 @@ async fn run(client: &Client, out: &Out, command: Command) -> Result<ExitCode, C
             }
             out.print(&json!({"printed": copies}), |_| format!("receipt {stan:06} printed ({})\n", copies.join(" and ")));
         }
-        Command::Receipt { stan, copy } => {
+        Command::Receipt { stan, copy, png, font } => {
             let r = client.call("Payment", "Receipt", &(stan, copy)).await?;
+            if let Some(file) = &png {
+                if let Err(e) = slip_png::render(r.as_str().unwrap_or_default(), file, font.as_deref()) {
+                    return usage(format!("cannot draw the receipt: {e}"));
+                }
+                eprintln!("receipt drawn into {}", file.display());
+            }
             out.print(&r, |v| v.as_str().unwrap_or_default().to_string());
         }
         Command::Settle => {

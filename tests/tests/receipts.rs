@@ -96,3 +96,30 @@ fn a_declined_payment_has_no_receipt_and_a_bad_copy_name_is_refused() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && text.contains("CARDHOLDER COPY") && text.contains("测试便利店"), "{text}");
 }
+
+/// `posctl receipt --png`: the customer copy as an image of the paper; its
+/// QR code read back by zbarimg (ZBar, an independent decoder) is the RRN.
+/// With `SMARTPOS_WRITE_DOCS=1` the image also goes to `docs/receipt-customer.png`.
+#[test]
+fn the_customer_copy_as_an_image_of_the_paper_carries_a_readable_qr_of_the_rrn() {
+    let rig = terminal();
+    let sale = rig.with_card("default", "123456#", "Sale", &["ta{sv}", "1234", "1", "interfaces", "as", "1", "contact"]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let png = dir.path().join("slip.png");
+    let out = rig.posctl(&["receipt", &sale["stan"].to_string(), "--copy", "customer", "--png", png.to_str().expect("path")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(&png).expect("png written");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
+    let (w, h) = (u32::from_be_bytes(bytes[16..20].try_into().expect("width")), u32::from_be_bytes(bytes[20..24].try_into().expect("height")));
+    assert!(w == 416 && h > 1000, "384 dots of 58 mm paper plus margins, a slip's length: {w}×{h}");
+    let z = std::process::Command::new("zbarimg").args(["--quiet", "--raw"]).arg(&png).output().expect("zbarimg (scripts/setup)");
+    assert_eq!(String::from_utf8_lossy(&z.stdout).trim(), sale["rrn"].as_str().expect("rrn"), "the QR code read back from the image");
+    // Negative control: the merchant copy has no QR, and zbarimg finds none.
+    let merchant = dir.path().join("merchant.png");
+    assert!(rig.posctl(&["receipt", &sale["stan"].to_string(), "--png", merchant.to_str().expect("path")]).status.success());
+    let z = std::process::Command::new("zbarimg").args(["--quiet", "--raw"]).arg(&merchant).output().expect("zbarimg");
+    assert!(!z.status.success() && z.stdout.is_empty(), "no QR on the merchant copy");
+    if std::env::var_os("SMARTPOS_WRITE_DOCS").is_some() {
+        std::fs::copy(&png, smartpos_tests::oracle::repo_root().join("docs/receipt-customer.png")).expect("docs");
+    }
+}
