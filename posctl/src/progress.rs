@@ -25,6 +25,7 @@ pub fn describe(stage: &str, details: &serde_json::Value) -> String {
         "waiting-code" => "Scan the customer's payment code…".into(),
         "code-scanned" => "Payment code scanned.".into(),
         "waiting-customer" => "The customer confirms the payment on the phone…".into(),
+        "printing" => "Printing the receipt…".into(),
         "card-inserted" => "Card inserted.".into(),
         "card-tapped" => "Card tapped: hold it there…".into(),
         "remove-card" => "Card read: remove the card.".into(),

@@ -113,7 +113,7 @@ fn a_network_printer_gets_both_copies_of_every_kind_of_payment_with_every_item()
 #[test]
 fn a_serial_printer_reprints_a_copy_and_paper_out_never_stops_a_payment() {
     let printer = TestPrinter::pty();
-    let rig = terminal(&[("backend", "serial".into()), ("device", printer.device.as_str().into()), ("baud", 115_200.into()), ("auto_print", true.into())]);
+    let rig = terminal(&[("backend", "serial".into()), ("device", printer.device.as_str().into()), ("baud", 115_200.into()), ("auto_print", true.into()), ("paper_mm", 80.into())]);
     // Out of paper: the sale completes and is charged once; nothing printed.
     printer.set_paper("out");
     assert_eq!(rig.get("Hardware", "Printer")["paper"], json!("out"));
@@ -132,13 +132,30 @@ fn a_serial_printer_reprints_a_copy_and_paper_out_never_stops_a_payment() {
     let text = copy_text(&got[0]);
     assert_items(&text, &sale, "消费 SALE", "插卡 CHIP");
     assert!(text.contains("REPRINT") && text.contains("CARDHOLDER COPY"), "{text}");
+    assert!(text.lines().any(|l| l == "-".repeat(48)), "80 mm paper: 48 columns\n{text}");
     assert_eq!(got[0]["qr"], json!([sale["rrn"].as_str().expect("rrn")]));
     assert_eq!(rig.sim.h.ledger().charged("default"), 4_321, "printing charged nothing");
+}
+
+/// The usblp backend's code path (opened non-blocking, written, its status
+/// read back) on a real character device: the test printer's pty stands in
+/// for `/dev/usb/lp0`, which this machine has no USB printer for.
+#[test]
+fn the_usblp_backend_prints_on_a_character_device_and_reads_its_paper_sensor() {
+    let printer = TestPrinter::pty();
+    let rig = terminal(&[("backend", "usblp".into()), ("device", printer.device.as_str().into())]);
+    printer.set_paper("low");
+    assert_eq!(rig.get("Hardware", "Printer"), json!({"backend": "usblp", "name": printer.device, "present": true, "paper": "low"}));
+    let sale = rig.with_card("default", "123456#", "Sale", &["ta{sv}", "777", "1", "interfaces", "as", "1", "contact"]);
+    rig.call("Payment", "PrintReceipt", &["us", &sale["stan"].to_string(), "merchant"]).expect("printed");
+    let got = copies(&printer, 1);
+    assert_items(&copy_text(&got[0]), &sale, "消费 SALE", "插卡 CHIP");
 }
 
 #[test]
 fn the_simulated_printer_reports_paper_and_a_terminal_without_a_printer_says_so() {
     let rig = terminal(&[("backend", "sim".into())]);
+    let monitor = smartpos_tests::posd::BusRecorder::start(rig.bus.address());
     assert_eq!(rig.get("Hardware", "Printer"), json!({"backend": "simulator", "name": "simulated printer", "present": true, "paper": "ok"}));
     rig.call("Simulator", "SetPaper", &["s", "out"]).expect("paper out");
     assert_eq!(rig.get("Hardware", "Printer")["paper"], json!("out"));
@@ -147,6 +164,8 @@ fn the_simulated_printer_reports_paper_and_a_terminal_without_a_printer_says_so(
     assert!(e.contains("out of paper"), "{e}");
     rig.call("Simulator", "SetPaper", &["s", "ok"]).expect("paper in");
     rig.call("Payment", "PrintReceipt", &["us", &sale["stan"].to_string(), "merchant"]).expect("printed");
+    let bus = monitor.stop();
+    assert!(bus.contains("string \"printing\""), "a printing stage on Progress:\n{bus}");
     let e = rig.call("Simulator", "SetPaper", &["s", "torn"]).expect_err("bad state");
     assert!(e.contains("ok, low or out"), "{e}");
 

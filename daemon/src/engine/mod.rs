@@ -139,6 +139,8 @@ pub enum Stage {
     CodeScanned,
     /// The host said `Q1`: the customer confirms on the phone.
     WaitingCustomer,
+    /// A receipt goes to the printer (after the payment's `completed`).
+    Printing,
     ReadingCard,
     WaitingPin,
     /// Digits typed so far: a count, never a digit.
@@ -162,6 +164,7 @@ impl Stage {
             Stage::WaitingCode => "waiting-code",
             Stage::CodeScanned => "code-scanned",
             Stage::WaitingCustomer => "waiting-customer",
+            Stage::Printing => "printing",
             Stage::ReadingCard => "reading-card",
             Stage::WaitingPin => "waiting-pin",
             Stage::PinDigit(_) => "pin-digit",

@@ -80,6 +80,9 @@ pub async fn print(shared: &Shared, stan: u32, copies: &[Copy], reprint: bool) -
         .map(|c| Receipt::of(&entry, &id, &cfg.terminal.operator, &cfg.terminal.currency, *c, reprint))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| PosError::Operator(format!("No receipt: {e}. Print receipts of approved transactions only.")))?;
+    if let Some(p) = &shared.progress {
+        let _ = p.send(crate::engine::Stage::Printing);
+    }
     let paper = Paper::from_mm(cfg.printer.paper_mm).unwrap_or(Paper::Mm58);
     let job = escpos::job(&slips, paper);
     let outcome = tokio::task::spawn_blocking(move || {

@@ -24,6 +24,8 @@ pub struct Shared {
     pub keypad_backend: &'static str,
     /// The receipt printer, when the terminal has one.
     pub printer: Option<super::printing::PrinterHandle>,
+    /// `Progress` stages from outside the worker (`printing`).
+    pub progress: Option<tokio::sync::mpsc::UnboundedSender<crate::engine::Stage>>,
     /// Serving on the system bus (the `Simulator` interface checks it).
     pub system_bus: bool,
     #[cfg(feature = "simulator")]
@@ -41,6 +43,7 @@ impl Shared {
             host_reachable: backends.host_reachable.clone(),
             keypad_backend: backends.keypad_backend,
             printer: backends.printer.clone(),
+            progress: None,
             system_bus,
             #[cfg(feature = "simulator")]
             sim: backends.sim.clone(),
