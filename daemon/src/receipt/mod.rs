@@ -176,3 +176,50 @@ impl Receipt {
         Ok(Self { lines: l })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(cvm: &str) -> Entry {
+        Entry {
+            id: 1,
+            kind: Kind::Sale,
+            batch: 1,
+            stan: 12,
+            amount: 1234,
+            masked_pan: "622848*********0018".into(),
+            aid: "A000000333010101".into(),
+            app_label: "UnionPay Debit".into(),
+            entry_mode: "052".into(),
+            response_code: "00".into(),
+            rrn: "261205000002".into(),
+            auth_code: "023757".into(),
+            state: EntryState::Approved,
+            reference: String::new(),
+            created_at: "2026-12-05T03:34:23+08:00".into(),
+            offline: false,
+            original_id: None,
+            host_date: "1205".into(),
+            interface: "contact".into(),
+            oda: "none".into(),
+            tvr: "8000048000".into(),
+            cryptogram: "35AE2D32268DE6E4".into(),
+            cvm: cvm.into(),
+        }
+    }
+
+    /// No virtual card chooses signature (their CVM lists ask for the
+    /// online PIN), so the rule is tested on the model.
+    #[test]
+    fn a_signature_line_on_the_merchant_copy_when_the_card_chose_signature() {
+        let id = Identity { mid: Some("898110000000001".into()), tid: Some("10000001".into()), merchant_name: Some("测试便利店".into()), ..Identity::default() };
+        let slip = |cvm: &str, copy| Receipt::of(&entry(cvm), &id, "001", "156", copy, false).unwrap().lines;
+        assert!(slip("signature", Copy::Merchant).contains(&Line::Signature));
+        assert!(!slip("signature", Copy::Customer).contains(&Line::Signature), "the cardholder keeps the unsigned copy");
+        assert!(!slip("pin", Copy::Merchant).contains(&Line::Signature), "a PIN was entered");
+        assert!(!slip("none", Copy::Merchant).contains(&Line::Signature));
+        let declined = Entry { state: EntryState::Declined, ..entry("pin") };
+        assert_eq!(Receipt::of(&declined, &id, "001", "156", Copy::Merchant, false), Err(NoReceipt::NotApproved(12)));
+    }
+}
