@@ -50,7 +50,12 @@ impl Engine {
                 }
             }
             req.set(61, Original { batch, stan, date: None }.encode());
-            match self.exchange(Exchange::StatusInquiry, &req, None) {
+            // The customer is what the terminal waits for: each poll's own
+            // connecting / sending / waiting-host would only flicker.
+            let sink = std::mem::replace(&mut self.progress, Box::new(|_| {}));
+            let polled = self.exchange(Exchange::StatusInquiry, &req, None);
+            self.progress = sink;
+            match polled {
                 Ok(a) if a.macd && a.code() != "Q1" => return Ok(Confirmation::Final(Box::new(a))),
                 Ok(a) => tracing::debug!(response_code = a.code(), authenticated = a.macd, "still waiting for the customer"),
                 Err(e) => tracing::info!("status inquiry not answered ({e:?}): polling on"),
