@@ -151,18 +151,12 @@ impl CardSession {
 
     /// Field 22: chip `05x`, tap `07x` (`x` = 1 with a PIN, 2 without), code `032`.
     pub fn entry_mode(&self) -> &'static str {
-        match (self.interface(), self.pin_block.is_some()) {
-            (Interface::Contact, true) => "051",
-            (Interface::Contact, false) => "052",
-            (Interface::Contactless, true) => "071",
-            (Interface::Contactless, false) => "072",
-            (Interface::Code, _) => crate::store::journal::CODE_ENTRY_MODE,
-        }
+        crate::store::journal::entry_mode(self.interface().as_str(), self.pin_block.is_some())
     }
 
     /// What the request about this card needs (`icc` = its field 55): for
-    /// a code, the code itself, which [`CardSecrets::for_journal`] leaves out
-    /// of what the journal keeps beyond the batch.
+    /// a code, the code itself, which the journal keeps sealed only until its
+    /// batch settles (`Store::wipe_codes`).
     pub fn secrets(&self, icc: Vec<u8>) -> CardSecrets {
         match &self.txn {
             CardTxn::Code(c) => CardSecrets::code(c.code.digits()),

@@ -74,6 +74,11 @@ impl EngineError {
         self
     }
 
+    /// The app or the cardholder cancelled the payment (`Cancel`, `*` held).
+    pub fn cancelled() -> Self {
+        Self::new(ErrorKind::Operator, "The payment was cancelled.", "Start it again when ready.")
+    }
+
     pub fn not_bound() -> Self {
         Self::new(ErrorKind::NotBound, "The terminal is not bound to a merchant.", "Bind it with the activation code from your acquirer.")
     }
@@ -169,7 +174,7 @@ impl From<ReaderError> for EngineError {
     fn from(e: ReaderError) -> Self {
         match e {
             ReaderError::Timeout => EngineError::new(ErrorKind::Operator, "No card was inserted in time.", "Insert the card when asked."),
-            ReaderError::Cancelled => EngineError::new(ErrorKind::Operator, "The payment was cancelled.", "Start it again when ready."),
+            ReaderError::Cancelled => EngineError::cancelled(),
             ReaderError::CardRemoved => {
                 EngineError::new(ErrorKind::Device, "The card was removed during the transaction.", "Leave the card in the reader until the terminal says so, then try again.")
             }

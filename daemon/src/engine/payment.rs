@@ -94,7 +94,7 @@ impl Engine {
 
     pub(crate) fn check_cancel(&self) -> EngineResult<()> {
         if self.cancel.is_cancelled() {
-            return Err(EngineError::new(ErrorKind::Operator, "The payment was cancelled.", "Start it again when ready."));
+            return Err(EngineError::cancelled());
         }
         Ok(())
     }
@@ -195,8 +195,6 @@ impl Engine {
         let is_code = s.is_some_and(|s| s.interface() == Interface::Code);
         TxnResult {
             amount,
-            masked_pan: if is_code { String::new() } else { masked.to_string() },
-            masked_code: if is_code { masked.to_string() } else { String::new() },
             aid: s.map(|s| hex::encode_upper(s.aid())).unwrap_or_default(),
             app_label: s.map(|s| s.app_label().to_string()).unwrap_or_default(),
             entry_mode: s.map_or("052", CardSession::entry_mode).into(),
@@ -208,6 +206,7 @@ impl Engine {
             interface: s.map(|s| s.interface().as_str().to_string()).unwrap_or_default(),
             ..Default::default()
         }
+        .with_masked(masked, is_code)
     }
 
     /// Runs one payment call: a fresh cancel flag, `completed` at the end

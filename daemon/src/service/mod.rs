@@ -144,8 +144,7 @@ pub async fn run(opts: Options) -> Result<(), Fatal> {
     let (progress_tx, progress_rx) = mpsc::unbounded_channel();
     let (worker, _thread) = Worker::spawn(engine, progress_tx.clone())?;
     let (modem_tx, modem_rx) = watch::channel(handles.modem.status().await);
-    let shared = Shared::new(worker.clone(), cfg.clone(), reads, &handles, modem_rx, matches!(opts.bus, Bus::System | Bus::SystemAt(_)));
-    let shared = Shared { progress: Some(progress_tx), ..shared };
+    let shared = Shared::new(worker.clone(), cfg.clone(), reads, &handles, modem_rx, progress_tx, matches!(opts.bus, Bus::System | Bus::SystemAt(_)));
 
     let builder = bus_conn
         .serve_at(OBJECT_PATH, Strict::new(terminal::TerminalIface(shared.clone())))

@@ -4,12 +4,13 @@
 
 use super::dict::{self, Dict};
 use super::error::PosError;
+use super::printing;
 use super::shared::Shared;
 use super::worker::{Done, Job};
 use crate::engine::adjust::RefundOriginal;
 use crate::engine::card_session::Interfaces;
 use crate::engine::{EngineResult, SaleOptions};
-use crate::receipt::{Copy, Receipt, text};
+use crate::receipt::text;
 use zbus::object_server::SignalEmitter;
 use zbus::zvariant::OwnedValue;
 
@@ -21,7 +22,7 @@ fn txn(shared: &Shared, done: EngineResult<Done>) -> Result<Dict, PosError> {
     match done? {
         Done::Txn(r) => {
             if r.approved && r.balance.is_none() {
-                super::printing::auto_print(shared, r.stan);
+                printing::auto_print(shared, r.stan);
             }
             Ok(dict::txn(&r))
         }
@@ -137,21 +138,13 @@ impl PaymentIface {
 
     /// Prints one copy (marked as a reprint: the first print is the automatic one).
     async fn print_receipt(&self, stan: u32, copy: String) -> Result<(), PosError> {
-        let copy = Copy::parse(&copy).ok_or_else(|| PosError::invalid(&format!("{copy:?} is not a copy. Send merchant or customer.")))?;
-        super::printing::print(&self.0, stan, &[copy], true).await
+        printing::print(&self.0, stan, &[printing::copy_arg(&copy)?], true).await
     }
 
     #[zbus(out_args("receipt"))]
     async fn receipt(&self, stan: u32, copy: String) -> Result<String, PosError> {
-        let copy = Copy::parse(&copy).ok_or_else(|| PosError::invalid(&format!("{copy:?} is not a copy. Send merchant or customer.")))?;
-        let cfg = &self.0.cfg.terminal;
-        let found = self.0.with_reads(|s| Ok::<_, crate::store::StoreError>((s.entry_by_stan_newest(stan)?, s.identity()?)));
-        let (entry, id) = found.map_err(|e| PosError::Device(format!("The journal cannot be read: {e}. Restart the terminal; if it persists, call service.")))?;
-        let entry = entry
-            .ok_or_else(|| PosError::Operator(format!("There is no transaction with STAN {stan:06} in the journal. Check the STAN on the result or with posctl queue list.")))?;
-        let receipt = Receipt::of(&entry, &id.unwrap_or_default(), &cfg.operator, &cfg.currency, copy, false)
-            .map_err(|e| PosError::Operator(format!("No receipt: {e}. Print receipts of approved transactions only.")))?;
-        Ok(text::render(&receipt, text::WIDTH_58MM))
+        let slips = printing::slips(&self.0, stan, &[printing::copy_arg(&copy)?], false)?;
+        Ok(slips.iter().map(|r| text::render(r, text::WIDTH_58MM)).collect())
     }
 
     async fn cancel(&self) {

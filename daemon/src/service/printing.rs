@@ -65,24 +65,35 @@ fn device_error(e: PrinterError, stan: u32) -> PosError {
     PosError::Device(format!("The receipt was not printed: {e}. Check the printer's cable, power and paper, then reprint with posctl reprint {stan}."))
 }
 
+/// `Payment.Receipt`'s and `PrintReceipt`'s `copy` argument.
+pub fn copy_arg(copy: &str) -> Result<Copy, PosError> {
+    Copy::parse(copy).ok_or_else(|| PosError::invalid(&format!("{copy:?} is not a copy. Send merchant or customer.")))
+}
+
+/// The slips of `copies` of the newest journal row with `stan`
+/// (`Payment.Receipt` and every print).
+pub fn slips(shared: &Shared, stan: u32, copies: &[Copy], reprint: bool) -> Result<Vec<Receipt>, PosError> {
+    let terminal = &shared.cfg.terminal;
+    let found = shared.with_reads(|s| Ok::<_, StoreError>((s.entry_by_stan_newest(stan)?, s.identity()?)));
+    let (entry, id) = found.map_err(|e| PosError::Device(format!("The journal cannot be read: {e}. Restart the terminal; if it persists, call service.")))?;
+    let entry =
+        entry.ok_or_else(|| PosError::Operator(format!("There is no transaction with STAN {stan:06} in the journal. Check the STAN on the result or with posctl queue list.")))?;
+    let id = id.unwrap_or_default();
+    copies
+        .iter()
+        .map(|c| Receipt::of(&entry, &id, &terminal.operator, &terminal.currency, *c, reprint))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| PosError::Operator(format!("No receipt: {e}. Print receipts of approved transactions only.")))
+}
+
 /// Prints `copies` of the transaction with `stan` (one job, cut after each copy).
 pub async fn print(shared: &Shared, stan: u32, copies: &[Copy], reprint: bool) -> Result<(), PosError> {
     let handle = shared.printer.clone().ok_or_else(|| {
         PosError::Device("This terminal has no receipt printer configured. Set [printer] in posd.toml (docs/configuration.md), or show the receipt with posctl receipt.".into())
     })?;
     let cfg = &shared.cfg;
-    let found = shared.with_reads(|s| Ok::<_, StoreError>((s.entry_by_stan_newest(stan)?, s.identity()?)));
-    let (entry, id) = found.map_err(|e| PosError::Device(format!("The journal cannot be read: {e}. Restart the terminal; if it persists, call service.")))?;
-    let entry = entry.ok_or_else(|| PosError::Operator(format!("There is no transaction with STAN {stan:06} in the journal. Check the STAN on the result.")))?;
-    let id = id.unwrap_or_default();
-    let slips = copies
-        .iter()
-        .map(|c| Receipt::of(&entry, &id, &cfg.terminal.operator, &cfg.terminal.currency, *c, reprint))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| PosError::Operator(format!("No receipt: {e}. Print receipts of approved transactions only.")))?;
-    if let Some(p) = &shared.progress {
-        let _ = p.send(crate::engine::Stage::Printing);
-    }
+    let slips = slips(shared, stan, copies, reprint)?;
+    let _ = shared.progress.send(crate::engine::Stage::Printing);
     let paper = Paper::from_mm(cfg.printer.paper_mm).unwrap_or(Paper::Mm58);
     let job = escpos::job(&slips, paper);
     let outcome = tokio::task::spawn_blocking(move || {

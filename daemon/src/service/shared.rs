@@ -25,7 +25,7 @@ pub struct Shared {
     /// The receipt printer, when the terminal has one.
     pub printer: Option<super::printing::PrinterHandle>,
     /// `Progress` stages from outside the worker (`printing`).
-    pub progress: Option<tokio::sync::mpsc::UnboundedSender<crate::engine::Stage>>,
+    pub progress: tokio::sync::mpsc::UnboundedSender<crate::engine::Stage>,
     /// Serving on the system bus (the `Simulator` interface checks it).
     pub system_bus: bool,
     #[cfg(feature = "simulator")]
@@ -33,7 +33,15 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(worker: Worker, cfg: Arc<Config>, reads: Store, backends: &Handles, modem_status: watch::Receiver<ModemStatus>, system_bus: bool) -> Self {
+    pub fn new(
+        worker: Worker,
+        cfg: Arc<Config>,
+        reads: Store,
+        backends: &Handles,
+        modem_status: watch::Receiver<ModemStatus>,
+        progress: tokio::sync::mpsc::UnboundedSender<crate::engine::Stage>,
+        system_bus: bool,
+    ) -> Self {
         Self {
             worker,
             cfg,
@@ -43,7 +51,7 @@ impl Shared {
             host_reachable: backends.host_reachable.clone(),
             keypad_backend: backends.keypad_backend,
             printer: backends.printer.clone(),
-            progress: None,
+            progress,
             system_bus,
             #[cfg(feature = "simulator")]
             sim: backends.sim.clone(),

@@ -131,15 +131,20 @@ impl CardSecrets {
     /// Field 22 of a message about this card: chip `05x`, tap `07x`
     /// (`x` = 1 with a PIN block in the message, 2 without), code `032`.
     pub fn entry_mode(&self, with_pin: bool) -> &'static str {
-        if self.code {
-            return CODE_ENTRY_MODE;
-        }
-        match (self.contactless, with_pin) {
-            (false, true) => "051",
-            (false, false) => "052",
-            (true, true) => "071",
-            (true, false) => "072",
-        }
+        entry_mode(self.interface(), with_pin)
+    }
+}
+
+/// Field 22 for a card that came by `interface` (`contact`, `contactless`,
+/// `code`): chip `05x`, tap `07x` (`x` = 1 with a PIN block in the message,
+/// 2 without), code `032`.
+pub fn entry_mode(interface: &str, with_pin: bool) -> &'static str {
+    match (interface, with_pin) {
+        ("code", _) => CODE_ENTRY_MODE,
+        ("contactless", true) => "071",
+        ("contactless", false) => "072",
+        (_, true) => "051",
+        (_, false) => "052",
     }
 }
 

@@ -44,7 +44,7 @@ fn refused(e: CodeError) -> EngineError {
 pub fn scanner_error(e: ScannerError) -> EngineError {
     match e {
         ScannerError::Timeout => EngineError::new(ErrorKind::Operator, "No payment code was scanned in time.", "Hold the customer's payment code under the scanner when asked."),
-        ScannerError::Cancelled => EngineError::new(ErrorKind::Operator, "The payment was cancelled.", "Start it again when ready."),
+        ScannerError::Cancelled => EngineError::cancelled(),
         ScannerError::LineTooLong(_) | ScannerError::NotText => {
             EngineError::new(ErrorKind::Operator, format!("The scan was refused, nothing was charged: {e}."), "Scan the customer's payment code again.")
         }
