@@ -16,6 +16,7 @@
 //! | the real engine on a real SQLite file, simulated reader and keypad, the simulator | [`rig`] |
 //! | posd as a process on a private bus, driven with busctl | [`posd`] |
 //! | a test ESC/POS printer (TCP, pty), its stream decoded, the receipt items check | [`printer`] |
+//! | the forms a PAN or code leaks in (ASCII, BCD, hex), for the secret scans | [`secrets`] |
 //! | the engine in a killable process (`pos-engine-driver`) and the books check after a crash | [`driver`] |
 
 #![forbid(unsafe_code)]
@@ -30,4 +31,5 @@ pub mod pcscd;
 pub mod posd;
 pub mod printer;
 pub mod rig;
+pub mod secrets;
 pub mod test_terminal;

@@ -13,6 +13,7 @@ use smartpos_proto::exchange::Exchange;
 use smartpos_tests::acquirer::faults::Faults;
 use smartpos_tests::acquirer::state::TxnState;
 use smartpos_tests::posd::{PosdRig, on_progress};
+use smartpos_tests::secrets::{contains, digit_forms};
 use smartpos_vcard::testdata::TestData;
 use std::path::Path;
 
@@ -213,30 +214,17 @@ fn a_code_payment_is_voided_and_refunded_by_rrn_without_the_code() {
     assert_eq!(kinds, ["sale approved", "void approved", "sale approved", "refund approved"]);
 }
 
-/// Every form a code could leak in: ASCII, BCD (0- and F-padded), hex of its ASCII.
-fn code_forms(code: &str) -> Vec<(String, Vec<u8>)> {
-    let bcd = |pad: char| {
-        let mut d = code.to_string();
-        if d.len() % 2 == 1 {
-            d.push(pad);
-        }
-        hex::decode(d).expect("digits")
-    };
-    vec![("ASCII".into(), code.as_bytes().to_vec()), ("BCD 0".into(), bcd('0')), ("BCD F".into(), bcd('F')), ("hex".into(), hex::encode(code).into_bytes())]
-}
-
 fn leaks(codes: &[String], dir: &Path, texts: &[(&str, &str)]) -> Vec<String> {
     let mut out = Vec::new();
-    let find = |hay: &[u8], n: &[u8]| hay.windows(n.len()).any(|w| w == n);
     for code in codes {
-        for (form, needle) in code_forms(code) {
+        for (form, needle) in digit_forms(code) {
             for f in ["posd.db", "posd.db-wal", "posd.db-shm"] {
-                if std::fs::read(dir.join(f)).is_ok_and(|b| find(&b, &needle)) {
+                if std::fs::read(dir.join(f)).is_ok_and(|b| contains(&b, &needle)) {
                     out.push(format!("{f}: {code} as {form}"));
                 }
             }
             for (what, text) in texts {
-                if find(text.as_bytes(), &needle) {
+                if contains(text.as_bytes(), &needle) {
                     out.push(format!("{what}: {code} as {form}"));
                 }
             }
