@@ -149,6 +149,23 @@ fn every_method_property_and_named_error_over_the_bus() {
     assert_eq!(v["approved"], json!(true), "{v}");
     expect_error(&rig, "Payment", "Void", &["uint32 999"], "Operator");
 
+    // Payment.List (beyond the contract): the batch newest first, the voided sale marked, masked only.
+    let list = rig.call("Payment", "List", &["u", "10"]).expect("list");
+    let rows: Vec<(String, String, u64, bool)> = list
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| (r["kind"].as_str().unwrap_or("").to_string(), r["state"].as_str().unwrap_or("").to_string(), r["stan"].as_u64().unwrap_or(0), r["voided"] == json!(true)))
+        .collect();
+    let v_stan = v["stan"].as_u64().expect("stan");
+    assert_eq!(rows.get(..2), Some(&[("void".to_string(), "approved".to_string(), v_stan, false), ("sale".to_string(), "approved".to_string(), void_stan, true)][..]), "{list}");
+    assert!(rows.iter().any(|row| row.0 == "sale" && row.1 == "declined"), "the decline is listed: {list}");
+    let first_stan = r["stan"].as_u64().expect("stan");
+    assert!(rows.iter().any(|row| row.2 == first_stan && row.1 == "approved" && !row.3), "the first sale, not voided: {list}");
+    assert_eq!(list[1]["masked_pan"], json!("622848*********0018"), "{list}");
+    assert!(!list.to_string().contains("6228480000000000018"), "no full PAN on the bus");
+    assert_eq!(rig.call("Payment", "List", &["u", "1"]).expect("list").as_array().map(Vec::len), Some(1), "limit");
+
     // Balance.
     rig.call("Simulator", "InsertCard", &["s", "default"]).expect("insert");
     let typist = type_pin_when_asked(rig.bus.address(), "123456#");

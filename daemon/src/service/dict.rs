@@ -83,6 +83,32 @@ pub fn txn(r: &TxnResult) -> Dict {
     }
 }
 
+/// A journal row as `Payment.List` gives it: the result keys a row keeps,
+/// its `kind` and `state`, and `voided` (an approved void names it).
+pub fn journal_row(e: &crate::store::journal::Entry, voided: bool) -> Dict {
+    use crate::store::journal::EntryState;
+    let code = e.entry_mode == crate::store::journal::CODE_ENTRY_MODE;
+    let d = DictBuilder::new()
+        .s("kind", e.kind.as_str())
+        .s("state", e.state.as_str())
+        .b("approved", matches!(e.state, EntryState::Approved))
+        .b("offline", e.offline)
+        .b("voided", voided)
+        .s("response_code", &e.response_code)
+        .u("stan", e.stan)
+        .u("batch", e.batch)
+        .s("rrn", &e.rrn)
+        .s("auth_code", &e.auth_code)
+        .t("amount", e.amount)
+        .s("masked_pan", if code { "" } else { e.masked_pan.as_str() })
+        .s("interface", &e.interface)
+        .s("entry_mode", &e.entry_mode)
+        .s("time", &e.created_at)
+        .s("host_date", &e.host_date)
+        .s("reference", &e.reference);
+    if code { d.s("masked_code", &e.masked_pan).build() } else { d.build() }
+}
+
 pub fn bind(r: &BindResult) -> Dict {
     DictBuilder::new()
         .s("terminal_id", &r.terminal_id)

@@ -147,6 +147,18 @@ impl PaymentIface {
         Ok(slips.iter().map(|r| text::render(r, text::WIDTH_58MM)).collect())
     }
 
+    /// The current batch's transactions, newest first (beyond the contract:
+    /// what a cashier app voids and refunds from; docs/dbus-api.md).
+    #[zbus(out_args("items"))]
+    async fn list(&self, limit: u32) -> Result<Vec<Dict>, PosError> {
+        let batch = self.0.snap().batch;
+        let rows = self
+            .0
+            .with_reads(|s| s.batch_newest(batch, limit.min(1000)))
+            .map_err(|e| PosError::Device(format!("The journal cannot be read: {e}. Restart the terminal; if it persists, call service.")))?;
+        Ok(rows.iter().map(|(e, voided)| dict::journal_row(e, *voided)).collect())
+    }
+
     async fn cancel(&self) {
         self.0.worker.cancel();
     }
