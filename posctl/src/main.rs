@@ -8,14 +8,13 @@
 
 #![forbid(unsafe_code)]
 
-mod client;
 mod progress;
 mod render;
 mod slip_png;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use client::{CallError, Client};
 use serde_json::{Map, Value as Json, json};
+use smartpos_client::{self as client, Bus, CallError, Client};
 use std::collections::HashMap;
 use std::process::ExitCode;
 use zbus::zvariant::Value;
@@ -23,13 +22,6 @@ use zbus::zvariant::Value;
 const DECLINED: u8 = 1;
 const REFUSED: u8 = 3;
 const UNREACHABLE: u8 = 4;
-
-#[derive(Debug, Clone)]
-pub enum BusArg {
-    System,
-    Session,
-    Address(String),
-}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -254,9 +246,9 @@ async fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let bus = match (cli.session, cli.bus) {
-        (true, _) => BusArg::Session,
-        (_, Some(a)) => BusArg::Address(a),
-        _ => BusArg::System,
+        (true, _) => Bus::Session,
+        (_, Some(a)) => Bus::Address(a),
+        _ => Bus::System,
     };
     let client = match Client::connect(&bus).await {
         Ok(c) => c,
@@ -433,16 +425,12 @@ async fn run(client: &Client, out: &Out, command: Command) -> Result<ExitCode, C
 /// Prints every signal posd emits until interrupted.
 async fn monitor(client: &Client, out: &Out) -> Result<(), CallError> {
     use futures_util::StreamExt;
-    let rule = zbus::MatchRule::builder().msg_type(zbus::message::Type::Signal).path(client::PATH).map_err(|e| CallError::Bus(e.to_string()))?.build();
-    let mut stream = zbus::MessageStream::for_match_rule(rule, &client.conn, Some(256)).await.map_err(|e| CallError::Bus(e.to_string()))?;
+    let stream = client.signals().await?;
+    let mut stream = std::pin::pin!(stream);
     if !out.json {
         eprintln!("following posd's signals (Ctrl-C to stop)");
     }
-    while let Some(Ok(msg)) = stream.next().await {
-        let header = msg.header();
-        let member = header.member().map(|m| m.to_string()).unwrap_or_default();
-        let body = msg.body();
-        let value = body.deserialize::<zbus::zvariant::Structure<'_>>().map(|s| client::to_json(&Value::Structure(s))).unwrap_or(Json::Null);
+    while let Some(client::Signal { member, args: value }) = stream.next().await {
         if out.json {
             println!("{}", json!({"signal": member, "args": value}));
         } else if member == "Progress" {

@@ -3,8 +3,8 @@
 //! (a spinner on a terminal, one line per stage otherwise). The PIN shows
 //! as stars: the daemon sends a count, never a digit.
 
-use crate::client::{PATH, iface, to_json};
 use futures_util::StreamExt;
+use smartpos_client::{PATH, iface, to_json};
 use std::io::{IsTerminal, Write};
 use tokio::task::JoinHandle;
 

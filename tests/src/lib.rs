@@ -15,6 +15,7 @@
 //! | a minimal hand-built terminal that tests the simulator | [`test_terminal`] |
 //! | the real engine on a real SQLite file, simulated reader and keypad, the simulator | [`rig`] |
 //! | posd as a process on a private bus, driven with busctl | [`posd`] |
+//! | the cashier app (`pos-kiosk`) in a real headless Chromium driven by Selenium | [`kiosk`] |
 //! | a test ESC/POS printer (TCP, pty), its stream decoded, the receipt items check | [`printer`] |
 //! | the forms a PAN or code leaks in (ASCII, BCD, hex), for the secret scans | [`secrets`] |
 //! | the engine in a killable process (`pos-engine-driver`) and the books check after a crash | [`driver`] |
@@ -25,6 +26,7 @@ pub mod acquirer;
 pub mod bench;
 pub mod dbus;
 pub mod driver;
+pub mod kiosk;
 pub mod mm_standin;
 pub mod oracle;
 pub mod pcscd;

@@ -1,6 +1,14 @@
-//! posd's D-Bus API as posctl uses it: calls by name (no generated code,
-//! so posctl reads exactly what is on the bus), values turned into JSON,
-//! and errors split into the daemon's named errors and bus failures.
+//! posd's D-Bus API as its clients use it (`posctl`, the `pos-kiosk`
+//! cashier app): calls by name (no generated code, so a client reads
+//! exactly what is on the bus), values turned into JSON, errors split into
+//! the daemon's named errors and bus failures, and posd's signals as a
+//! stream of JSON.
+//!
+//! - [`Client::connect`] to a [`Bus`]; [`Client::call`], [`Client::properties`];
+//! - [`Client::signals`]: every signal of posd's object, as [`Signal`]s;
+//! - [`to_json`]: any D-Bus value as JSON.
+
+#![forbid(unsafe_code)]
 
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
@@ -45,17 +53,33 @@ impl CallError {
     }
 }
 
+/// Which bus posd is on.
+#[derive(Debug, Clone)]
+pub enum Bus {
+    System,
+    Session,
+    Address(String),
+}
+
+/// A signal of posd's object: `member` (`Progress`, `PropertiesChanged`…)
+/// and its arguments as a JSON array.
+#[derive(Debug, Clone)]
+pub struct Signal {
+    pub member: String,
+    pub args: Json,
+}
+
 #[derive(Debug, Clone)]
 pub struct Client {
     pub conn: zbus::Connection,
 }
 
 impl Client {
-    pub async fn connect(bus: &crate::BusArg) -> Result<Self, CallError> {
+    pub async fn connect(bus: &Bus) -> Result<Self, CallError> {
         let conn = match bus {
-            crate::BusArg::System => zbus::Connection::system().await,
-            crate::BusArg::Session => zbus::Connection::session().await,
-            crate::BusArg::Address(a) => match zbus::connection::Builder::address(a.as_str()) {
+            Bus::System => zbus::Connection::system().await,
+            Bus::Session => zbus::Connection::session().await,
+            Bus::Address(a) => match zbus::connection::Builder::address(a.as_str()) {
                 Ok(b) => b.build().await,
                 Err(e) => Err(e),
             },
@@ -79,6 +103,21 @@ impl Client {
             Json::Array(mut items) if items.len() == 1 => Ok(items.remove(0)),
             other => Ok(other),
         }
+    }
+
+    /// Every signal posd's object sends from now on (subscribed when this
+    /// returns); the stream ends when the bus connection does.
+    pub async fn signals(&self) -> Result<impl futures_util::Stream<Item = Signal> + use<>, CallError> {
+        use futures_util::StreamExt;
+        let rule = zbus::MatchRule::builder().msg_type(zbus::message::Type::Signal).path(PATH).map_err(|e| CallError::Bus(e.to_string()))?.build();
+        let stream = zbus::MessageStream::for_match_rule(rule, &self.conn, Some(256)).await.map_err(|e| CallError::Bus(e.to_string()))?;
+        Ok(stream.filter_map(|msg| async move {
+            let msg = msg.ok()?;
+            let member = msg.header().member().map(|m| m.to_string()).unwrap_or_default();
+            let body = msg.body();
+            let args = body.deserialize::<zbus::zvariant::Structure<'_>>().map(|s| to_json(&Value::Structure(s))).unwrap_or(Json::Null);
+            Some(Signal { member, args })
+        }))
     }
 
     /// All properties of an interface.
