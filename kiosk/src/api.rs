@@ -51,6 +51,9 @@ impl From<CallError> for Failure {
 impl From<Refusal> for Failure {
     fn from(r: Refusal) -> Self {
         let message = match r {
+            Refusal::NotSet => {
+                "No operator PIN is set on this terminal, so void, refund, settle and unbind are off: the integrator sets operator_pin in /etc/smartpos/kiosk.toml.".to_string()
+            }
             Refusal::Wrong { left } => format!("The operator PIN is wrong ({left} tries left). Ask the shop owner for the operator PIN."),
             Refusal::Locked { seconds } => format!("Too many wrong operator PINs: try again in {seconds} seconds."),
         };

@@ -33,8 +33,10 @@ struct File {
 pub struct Config {
     /// A loopback address: the app is for the terminal's own screen.
     pub listen: SocketAddr,
-    /// 4–8 digits; compared in constant time, never logged.
-    pub operator_pin: Zeroizing<String>,
+    /// 4–8 digits; compared in constant time, never logged. `None` (the
+    /// shipped file sets none): void, refund, settle and unbind are refused
+    /// until the integrator sets one — never a default PIN everyone knows.
+    pub operator_pin: Option<Zeroizing<String>>,
     /// `zh` or `en`: the language the screen starts in.
     pub language: String,
 }
@@ -60,8 +62,8 @@ impl Config {
         if !listen.ip().is_loopback() {
             return Err(invalid("listen", "must be a loopback address (127.0.0.1 or ::1): the cashier app is for this terminal's own screen, never the network"));
         }
-        let pin = Zeroizing::new(file.operator_pin.ok_or_else(|| invalid("operator_pin", "is missing: set the 4 to 8 digits that guard void, refund, settle and unbind"))?);
-        if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|c| c.is_ascii_digit()) {
+        let pin = file.operator_pin.map(Zeroizing::new);
+        if pin.as_ref().is_some_and(|p| !(4..=8).contains(&p.len()) || !p.bytes().all(|c| c.is_ascii_digit())) {
             return Err(invalid("operator_pin", "must be 4 to 8 digits"));
         }
         let language = file.language.unwrap_or_else(|| "zh".into());
@@ -85,7 +87,6 @@ mod tests {
             ("operator_pin = \"2580\"\nlisten = \"0.0.0.0:8080\"", "listen"),
             ("operator_pin = \"2580\"\nlisten = \"192.168.1.5:80\"", "listen"),
             ("operator_pin = \"2580\"\nlisten = \"localhost\"", "listen"),
-            ("listen = \"127.0.0.1:8080\"", "operator_pin"),
             ("operator_pin = \"12a4\"", "operator_pin"),
             ("operator_pin = \"123\"", "operator_pin"),
             ("operator_pin = \"2580\"\nlanguage = \"fr\"", "language"),
@@ -97,5 +98,6 @@ mod tests {
         }
         assert!(matches!(Config::parse("k.toml", "operator_pin = \"2580\"\ntypo = 1"), Err(ConfigError::Parse { .. })));
         assert!(Config::parse("k.toml", "operator_pin = \"2580\"\nlisten = \"[::1]:9000\"").is_ok());
+        assert!(Config::parse("k.toml", "").expect("no PIN set").operator_pin.is_none());
     }
 }

@@ -1,6 +1,7 @@
 //! The operator PIN in front of void, refund, settle and unbind: compared
 //! in constant time, and after five wrong tries in a row every try is
-//! refused for a minute (a customer at the counter cannot guess it).
+//! refused for a minute (a customer at the counter cannot guess it). With
+//! no PIN configured every guarded call is refused, saying where to set it.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -11,12 +12,13 @@ const LOCKOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
+    NotSet,
     Wrong { left: u32 },
     Locked { seconds: u64 },
 }
 
 pub struct Guard {
-    pin: Zeroizing<String>,
+    pin: Option<Zeroizing<String>>,
     state: Mutex<(u32, Option<Instant>)>,
 }
 
@@ -32,7 +34,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl Guard {
-    pub fn new(pin: Zeroizing<String>) -> Self {
+    pub fn new(pin: Option<Zeroizing<String>>) -> Self {
         Self { pin, state: Mutex::new((0, None)) }
     }
 
@@ -41,6 +43,7 @@ impl Guard {
     }
 
     fn check_at(&self, offered: &str, now: Instant) -> Result<(), Refusal> {
+        let Some(pin) = self.pin.as_ref() else { return Err(Refusal::NotSet) };
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(until) = st.1 {
             if now < until {
@@ -48,7 +51,7 @@ impl Guard {
             }
             *st = (0, None);
         }
-        if same(offered.as_bytes(), self.pin.as_bytes()) {
+        if same(offered.as_bytes(), pin.as_bytes()) {
             *st = (0, None);
             return Ok(());
         }
@@ -67,7 +70,7 @@ mod tests {
 
     #[test]
     fn five_wrong_lock_for_a_minute_then_the_right_pin_works() {
-        let g = Guard::new(Zeroizing::new("2580".into()));
+        let g = Guard::new(Some(Zeroizing::new("2580".into())));
         let t0 = Instant::now();
         assert_eq!(g.check_at("2580", t0), Ok(()));
         for left in [4, 3, 2, 1] {
@@ -78,5 +81,13 @@ mod tests {
         assert_eq!(g.check_at("2580", t0 + Duration::from_secs(61)), Ok(()));
         assert_eq!(g.check_at("258", t0 + Duration::from_secs(61)), Err(Refusal::Wrong { left: 4 }));
         assert_eq!(g.check_at("25800", t0 + Duration::from_secs(61)), Err(Refusal::Wrong { left: 3 }));
+    }
+
+    #[test]
+    fn without_a_configured_pin_nothing_passes() {
+        let g = Guard::new(None);
+        for offered in ["", "0000", "2580"] {
+            assert_eq!(g.check(offered), Err(Refusal::NotSet));
+        }
     }
 }

@@ -22,11 +22,17 @@ pub struct Kiosk {
 }
 
 impl Kiosk {
-    /// `pos-kiosk` on a free loopback port, talking to `rig`'s posd.
+    /// `pos-kiosk` on a free loopback port, talking to `rig`'s posd, with
+    /// [`OPERATOR_PIN`].
     pub fn start(rig: &PosdRig) -> Self {
+        Self::start_with(rig, &format!("operator_pin = \"{OPERATOR_PIN}\"\nlanguage = \"zh\"\n"))
+    }
+
+    /// [`Kiosk::start`] with this `kiosk.toml` (its `listen` is set here).
+    pub fn start_with(rig: &PosdRig, config_text: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("kiosk.toml");
-        std::fs::write(&config, format!("listen = \"127.0.0.1:0\"\noperator_pin = \"{OPERATOR_PIN}\"\nlanguage = \"zh\"\n")).expect("config");
+        std::fs::write(&config, format!("listen = \"127.0.0.1:0\"\n{config_text}")).expect("config");
         let log = std::fs::File::create(dir.path().join("kiosk.log")).expect("log");
         let mut child = Command::new(workspace_bin("pos-kiosk"))
             .args(["--config", &config.display().to_string(), "--bus", rig.bus.address()])

@@ -84,6 +84,15 @@ fn the_operator_pin_guards_void_refund_settle_and_unbind_and_locks_after_five_wr
     let (_, still) = post_json(&kiosk, "/api/settle", json!({"operator_pin": OPERATOR_PIN}));
     assert_eq!(still["error"]["name"], json!("OperatorPin"), "locked: {still}");
     assert!(!kiosk.log().contains(OPERATOR_PIN) && !kiosk.log().contains("1111"), "no PIN in the log");
+
+    // As shipped (no operator_pin in kiosk.toml): the guarded calls are off, and say where to turn them on.
+    let shipped = std::fs::read_to_string(smartpos_tests::oracle::repo_root().join("kiosk/systemd/kiosk.toml")).expect("kiosk.toml");
+    let shipped = shipped.lines().filter(|l| !l.starts_with("listen")).collect::<Vec<_>>().join("\n");
+    let bare = Kiosk::start_with(&rig, &shipped);
+    let (status, e) = post_json(&bare, "/api/settle", json!({"operator_pin": OPERATOR_PIN}));
+    assert_eq!((status, e["error"]["name"].clone()), (403, json!("OperatorPin")), "{e}");
+    assert!(e["error"]["message"].as_str().is_some_and(|m| m.contains("operator_pin in /etc/smartpos/kiosk.toml")), "{e}");
+    assert_eq!(rig.get("Terminal", "State"), json!("signed-in"));
 }
 
 #[test]
