@@ -63,3 +63,16 @@ cardholder() {
   for _ in $(seq 250); do grep -q waiting "$work/keys.log" 2>/dev/null && return 0; sleep 0.02; done
   echo "$rig_name: posctl sim keys --when-asked did not start:"; cat "$work/keys.log"; return 1
 }
+
+# The cashier app (pos-kiosk) on loopback, against this rig's posd: port
+# 8080 when free, else any; its URL in $kiosk_url.
+start_kiosk() {
+  local port=8080
+  (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null && port=0
+  printf 'listen = "127.0.0.1:%s"\noperator_pin = "%s"\nlanguage = "zh"\n' "$port" "${KIOSK_PIN:-2580}" >"$work/kiosk.toml"
+  "$bin/pos-kiosk" --config "$work/kiosk.toml" --bus "$bus" >"$work/kiosk.out" 2>"$work/kiosk.log" &
+  pids+=($!)
+  for _ in $(seq 100); do [[ -s "$work/kiosk.out" ]] && break; sleep 0.05; done
+  kiosk_url=$(sed -n 's/^pos-kiosk: //p' "$work/kiosk.out")
+  [[ -n "$kiosk_url" ]] || { echo "$rig_name: pos-kiosk did not start:"; cat "$work/kiosk.log"; exit 1; }
+}

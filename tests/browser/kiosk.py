@@ -304,7 +304,24 @@ def layout_control(s):
     print("layout control: the check caught both planted faults")
 
 
-SCENARIOS = {"sale": sale, "diagnose-host-down": diagnose_host_down, "offline-sale": offline_sale, "flush": flush,
+def tour(s):
+    """scripts/demo --kiosk: the main screens after the demo's day (a sale with the PIN, today's list, the queue, Diagnose)."""
+    s.shot("home")
+    r = s.sale_with_pin("9.99", "default", "123456#", shot="sale-progress")
+    expect(r["title"] == ZH["approved"], f"approved: {r}", s)
+    s.shot("result")
+    s.done()
+    for page in ["today", "offline", "diagnose"]:
+        s.tab(page)
+        if page == "diagnose":
+            s.click("diagnose-go")
+            s.until(lambda: len(s.d.find_elements(By.CSS_SELECTOR, "#diagnose-list .item")) > 3, "the Diagnose checklist")
+        else:
+            s.until(lambda: s.d.find_elements(By.CSS_SELECTOR, f"#{page} .item, #{page} p"), f"the {page} page filled")
+        s.shot(page)
+
+
+SCENARIOS = {"tour": tour, "sale": sale, "diagnose-host-down": diagnose_host_down, "offline-sale": offline_sale, "flush": flush,
              "void-settle": void_settle, "activate": activate, "layout-control": layout_control}
 
 
