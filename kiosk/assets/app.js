@@ -78,6 +78,8 @@ function applyTexts() {
 // ---- the state --------------------------------------------------------------
 
 function render(s) {
+  // For scripts/bench: when the page first shows posd's state (a user sees a working screen).
+  if (!state && performance.mark) performance.mark("state-rendered");
   state = s;
   if (!lang) { lang = s.language === "en" ? "en" : "zh"; applyTexts(); return; }
   const term = s.terminal || {};
@@ -220,7 +222,10 @@ function showResult(r) {
   $("result-icon").className = "icon" + (ok ? "" : " bad");
   $("result-title").textContent = t(ok ? "result.approved" : "result.declined");
   $("result-amount").textContent = yuan(r.amount);
-  $("result-note").textContent = ok ? (r.offline ? t("result.offline") : "") : (r.message || "");
+  // A decline in the merchant's words (CUP response codes), posd's own sentence beside it.
+  const reason = "decline." + r.response_code;
+  const declined = lang === "zh" && t(reason) !== reason ? t(reason) + (r.message ? "（" + r.message + "）" : "") : (r.message || "");
+  $("result-note").textContent = ok ? (r.offline ? t("result.offline") : "") : declined;
   $("result-note").hidden = !$("result-note").textContent;
   const d = $("result-details");
   d.replaceChildren();
@@ -480,6 +485,8 @@ function wire() {
   const events = new EventSource("/api/events");
   events.addEventListener("state", (e) => render(JSON.parse(e.data)));
   events.addEventListener("progress", (e) => onProgress(JSON.parse(e.data)));
+  // Let the stream go with the page: an HTTP/1.1 browser holds six connections per host.
+  window.addEventListener("pagehide", () => events.close());
 }
 
 wire();

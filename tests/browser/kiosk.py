@@ -194,7 +194,7 @@ def sale(s):
     expect(s.text("amount") == "¥0.00", "the pad is cleared", s)
     d = s.sale_with_pin("50.00", "low-balance", "111111#")
     expect(d["title"] == ZH["declined"], f"declined: {d}", s)
-    expect(d["amount"] == "¥50.00" and "51" in d["details"] and d["note"], f"the decline's reason and code: {d}", s)
+    expect(d["amount"] == "¥50.00" and "51" in d["details"] and d["note"].startswith("余额不足"), f"the decline's reason in Chinese and its code: {d}", s)
     s.shot("declined")
     s.done()
     s.tab("diagnose")
@@ -202,6 +202,12 @@ def sale(s):
     s.until(lambda: len(s.d.find_elements(By.CSS_SELECTOR, "#diagnose-list .item")) > 3, "the Diagnose checklist")
     s.shot("diagnose")
     s.tab("home")
+    # English at the touch of a button, everything on screen switched.
+    s.click("lang")
+    s.until(lambda: s.text("status") == "Signed in", "the status in English")
+    expect(s.text("collect") == "Charge" and s.text("lang") == "中文", f"the page in English: {s.text('top')}", s)
+    expect(not any("\u4e00" <= ch <= "\u9fff" for ch in s.text("tabs") + s.text("home").replace(s.text("merchant-name"), "")), f"no Chinese left on the page: {s.text('home')}", s)
+    s.shot("home-en")
 
 
 def diagnose_host_down(s):

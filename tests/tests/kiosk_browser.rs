@@ -50,7 +50,7 @@ fn a_sale_with_the_pin_on_the_keypad_and_a_decline_at_both_panel_sizes() {
         let ledger = rig.sim.h.ledger();
         assert_eq!((ledger.charged("default"), ledger.charged("low-balance")), (1_234, 0), "the sale charged once, the decline nothing");
         assert_eq!(ledger.standing(Exchange::Sale).len(), 1, "one standing sale on the host");
-        for name in ["home", "sale-progress", "result", "declined", "diagnose"] {
+        for name in ["home", "sale-progress", "result", "declined", "diagnose", "home-en"] {
             assert_png(&shots, name, size);
         }
         assert!(!kiosk.log().contains(OPERATOR_PIN), "the operator PIN is not logged");
