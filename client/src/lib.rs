@@ -61,6 +61,17 @@ pub enum Bus {
     Address(String),
 }
 
+impl Bus {
+    /// The bus of a client's `--session` / `--bus ADDRESS` flags (the system bus without either).
+    pub fn of_flags(session: bool, address: Option<String>) -> Self {
+        match (session, address) {
+            (true, _) => Bus::Session,
+            (_, Some(a)) => Bus::Address(a),
+            _ => Bus::System,
+        }
+    }
+}
+
 /// A signal of posd's object: `member` (`Progress`, `PropertiesChanged`…)
 /// and its arguments as a JSON array.
 #[derive(Debug, Clone)]

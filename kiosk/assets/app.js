@@ -195,14 +195,22 @@ function onProgress(p) {
   if (stage === "waiting-pin") $("pin-dots").textContent = "";
 }
 
-async function run(kind, amount, path, body) {
+// A call behind the progress screen; a failure is thrown on (the PIN dialog
+// shows a wrong operator PIN itself, before any progress screen stays up).
+async function withProgress(kind, amount, path, body) {
   startProgress(kind, amount);
   try {
-    const r = await api("POST", path, body);
+    return await api("POST", path, body);
+  } finally {
     endProgress();
-    return r;
+  }
+}
+
+// The same, a failure shown as its error screen (null returned).
+async function run(kind, amount, path, body) {
+  try {
+    return await withProgress(kind, amount, path, body);
   } catch (e) {
-    endProgress();
     showError(e);
     return null;
   }
@@ -277,19 +285,6 @@ async function pinOk() {
   }
 }
 
-// A guarded call: the PIN is checked by the kiosk first, so a wrong one
-// comes back at once, before any progress screen.
-async function guarded(kind, amount, path, body) {
-  startProgress(kind, amount);
-  try {
-    const r = await api("POST", path, body);
-    endProgress();
-    return r;
-  } catch (e) {
-    endProgress();
-    throw e;
-  }
-}
 
 // ---- today ------------------------------------------------------------------
 
@@ -313,7 +308,7 @@ async function loadToday() {
       const v = el("button", "ghost void", t("today.void"));
       v.type = "button";
       v.onclick = () => askPin(t("pin.void", { stan: String(r.stan).padStart(6, "0"), amount: yuan(r.amount) }), async (pin) => {
-        const res = await guarded("void", r.amount, "void", { stan: r.stan, operator_pin: pin });
+        const res = await withProgress("void", r.amount, "void", { stan: r.stan, operator_pin: pin });
         show("pin-dialog", false);
         showResult(res);
         loadToday();
@@ -324,7 +319,7 @@ async function loadToday() {
         f.type = "button";
         f.onclick = () => askPin(t("pin.refund", { stan: String(r.stan).padStart(6, "0") }), async (pin) => {
           const amount = Math.round(Number($("refund-amount").value) * 100);
-          const res = await guarded("refund", amount, "refund", { amount, rrn: r.rrn, date: r.host_date, batch: r.batch, stan: r.stan, operator_pin: pin });
+          const res = await withProgress("refund", amount, "refund", { amount, rrn: r.rrn, date: r.host_date, batch: r.batch, stan: r.stan, operator_pin: pin });
           show("pin-dialog", false);
           showResult(res);
           loadToday();
@@ -369,7 +364,7 @@ async function flush() {
 
 function settle() {
   askPin(t("pin.settle"), async (pin) => {
-    const r = await guarded("settle", undefined, "settle", { operator_pin: pin });
+    const r = await withProgress("settle", undefined, "settle", { operator_pin: pin });
     show("pin-dialog", false);
     const out = $("settle-result");
     out.replaceChildren();
@@ -441,7 +436,7 @@ function renderTerminal() {
 
 function unbind() {
   askPin(t("pin.unbind"), async (pin) => {
-    await guarded("unbind", undefined, "unbind", { operator_pin: pin });
+    await withProgress("unbind", undefined, "unbind", { operator_pin: pin });
     show("pin-dialog", false);
   });
 }

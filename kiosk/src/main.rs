@@ -45,11 +45,7 @@ async fn main() -> ExitCode {
         println!("{}: ok (listen {}, language {})", cli.config.display(), cfg.listen, cfg.language);
         return ExitCode::SUCCESS;
     }
-    let bus = match (cli.session, cli.bus) {
-        (true, _) => Bus::Session,
-        (_, Some(a)) => Bus::Address(a),
-        _ => Bus::System,
-    };
+    let bus = Bus::of_flags(cli.session, cli.bus);
     let client = match Client::connect(&bus).await {
         Ok(c) => c,
         Err(e) => {

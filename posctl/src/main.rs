@@ -245,11 +245,7 @@ async fn main() -> ExitCode {
         clap_complete::generate(shell, &mut Cli::command(), "posctl", &mut std::io::stdout());
         return ExitCode::SUCCESS;
     }
-    let bus = match (cli.session, cli.bus) {
-        (true, _) => Bus::Session,
-        (_, Some(a)) => Bus::Address(a),
-        _ => Bus::System,
-    };
+    let bus = Bus::of_flags(cli.session, cli.bus);
     let client = match Client::connect(&bus).await {
         Ok(c) => c,
         Err(e) => return fail(&out, e),
