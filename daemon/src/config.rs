@@ -209,11 +209,26 @@ pub struct Retries {
     pub sign_in_attempts: u32,
     /// First wait between sign-in attempts; doubles each time.
     pub sign_in_backoff_ms: u64,
+    /// How often posd forwards what waits (queue, reversals) by itself.
+    /// `None`: every 30 s, or every `timeouts.response_ms` (at least 5 s)
+    /// when that is shorter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forward_every_secs: Option<u64>,
 }
 
 impl Default for Retries {
     fn default() -> Self {
-        Self { reversal_tries: 3, sign_in_attempts: 3, sign_in_backoff_ms: 2_000 }
+        Self { reversal_tries: 3, sign_in_attempts: 3, sign_in_backoff_ms: 2_000, forward_every_secs: None }
+    }
+}
+
+impl Retries {
+    /// The interval of the automatic forwarding.
+    pub fn forward_every(&self, response_ms: u64) -> std::time::Duration {
+        match self.forward_every_secs {
+            Some(s) => std::time::Duration::from_secs(s),
+            None => std::time::Duration::from_secs(30).min(std::time::Duration::from_millis(response_ms.max(5_000))),
+        }
     }
 }
 
@@ -364,6 +379,9 @@ impl Config {
         }
         if t.operator.len() != 3 || !t.operator.bytes().all(|c| c.is_ascii_alphanumeric()) {
             return Err(bad("terminal.operator", format!("{:?} is not 3 letters or digits", t.operator)));
+        }
+        if self.retries.forward_every_secs.is_some_and(|s| s < 5) {
+            return Err(bad("retries.forward_every_secs", "must be at least 5 (seconds)"));
         }
         utc_offset_seconds(&t.utc_offset).ok_or_else(|| bad("terminal.utc_offset", format!("{:?} is not +HH:MM or -HH:MM", t.utc_offset)))?;
         if t.serial.len() > 32 || !t.serial.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-') {

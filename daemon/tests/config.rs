@@ -39,6 +39,7 @@ fn unknown_keys_are_refused_with_their_name() {
 fn bad_values_are_refused_with_their_key() {
     for (text, key) in [
         ("[terminal]\ncurrency = \"CNY\"", "terminal.currency"),
+        ("[retries]\nforward_every_secs = 2", "retries.forward_every_secs"),
         ("[terminal]\nmax_amount = 0", "terminal.max_amount"),
         ("[terminal]\noperator = \"1\"", "terminal.operator"),
         ("[terminal]\nutc_offset = \"8\"", "terminal.utc_offset"),

@@ -21,6 +21,7 @@ fn unbound() -> PosdRig {
         |cfg| {
             cfg["timeouts"]["card_ms"] = toml::Value::Integer(30_000);
             cfg["timeouts"]["pin_ms"] = toml::Value::Integer(30_000);
+            cfg["retries"].as_table_mut().expect("[retries]").insert("forward_every_secs".into(), toml::Value::Integer(3_600));
         },
         &[],
     )

@@ -380,7 +380,7 @@ async fn follow_modem(conn: zbus::Connection, shared: Shared, tx: watch::Sender<
 /// queue ages), and the queue forwarded when there is something to send.
 async fn housekeeping(worker: Worker, cfg: Arc<Config>) {
     let every = Duration::from_secs(5);
-    let forward_every = Duration::from_secs(30).min(Duration::from_millis(cfg.timeouts.response_ms.max(5_000)));
+    let forward_every = cfg.retries.forward_every(cfg.timeouts.response_ms);
     let mut since_forward = Duration::ZERO;
     loop {
         tokio::time::sleep(every).await;
