@@ -249,7 +249,7 @@ def flush(s):
 
 
 def void_settle(s):
-    """A sale, voided from today's list behind the operator PIN (a wrong one first), then settle."""
+    """A sale, voided from today's list behind the operator PIN (a wrong one first); a second sale, part refunded; then settle."""
     r = s.sale_with_pin("20.00", "default", "123456#")
     expect(r["title"] == ZH["approved"], f"approved: {r}", s)
     stan = int(r["details"].split("凭证号")[1].split()[0])
@@ -270,6 +270,29 @@ def void_settle(s):
     s.done()
     s.until(lambda: "已撤销" in s.d.find_element(By.CSS_SELECTOR, item).text, "the sale is marked voided")
     expect(not s.d.find_elements(By.CSS_SELECTOR, item + " button.void"), "no Void button on a voided sale", s)
+    # A refund of part of a second sale, from the same list, behind the PIN.
+    s.tab("home")
+    r2 = s.sale_with_pin("30.00", "default", "123456#")
+    stan2 = int(r2["details"].split("凭证号")[1].split()[0])
+    s.done()
+    s.tab("today")
+    item2 = f'#today-list .item[data-stan="{stan2}"][data-kind="sale"]'
+    s.until(lambda: s.d.find_elements(By.CSS_SELECTOR, item2 + " button.refund"), "the second sale with a Refund button")
+    s.d.find_element(By.CSS_SELECTOR, item2 + " button.refund").click()
+    s.until(lambda: s.visible("refund-row"), "the refund amount box")
+    expect(s.el("refund-amount").get_attribute("value") == "30.00", "the amount proposed is the sale's", s)
+    s.el("refund-amount").clear()
+    s.el("refund-amount").send_keys("10.00")
+    s.sim("insert", "default")
+    s.operator_pin(s.args.pin)
+    s.until(lambda: s.visible("result") or s.visible("error") or (s.visible("progress") and s.text("progress-stage") == ZH["waiting-pin"]), "the refund runs")
+    if s.visible("progress"):
+        s.sim("keys", "123456#")
+    f = s.result()
+    s.sim("remove")
+    expect(f["title"] == ZH["approved"] and f["amount"] == "¥10.00", f"refund approved: {f}", s)
+    s.done()
+    s.until(lambda: s.d.find_elements(By.CSS_SELECTOR, '#today-list .item[data-kind="refund"]'), "the refund is listed")
     s.tab("settle")
     s.click("settle-go")
     s.operator_pin(s.args.pin)

@@ -78,14 +78,18 @@ fn with_the_host_down_diagnose_shows_the_network_row_and_an_offline_sale_is_forw
 }
 
 #[test]
-fn a_void_behind_the_operator_pin_then_settle() {
+fn a_void_and_a_refund_behind_the_operator_pin_then_settle() {
     let tmp = tempfile::tempdir().expect("tmp");
     let rig = signed_in();
     let kiosk = Kiosk::start(&rig);
     kiosk.browse(&rig, "void-settle", SIZES[1], &shots_dir(&tmp));
     let ledger = rig.sim.h.ledger();
-    assert_eq!(ledger.charged("default"), 0, "the voided sale is given back");
-    assert_eq!((ledger.standing(Exchange::Sale).len(), ledger.standing(Exchange::Void).len()), (1, 1), "one sale and its void, each once");
+    assert_eq!(ledger.charged("default"), 2_000, "the voided sale given back, 10.00 of the 30.00 refunded");
+    assert_eq!(
+        (ledger.standing(Exchange::Sale).len(), ledger.standing(Exchange::Void).len(), ledger.standing(Exchange::Refund).len()),
+        (2, 1, 1),
+        "two sales, one void, one refund, each once"
+    );
     let settled = ledger.settlements.last().expect("a settlement");
     assert_eq!(settled.balanced, (true, true), "balanced");
     assert!(!kiosk.log().contains(OPERATOR_PIN), "the operator PIN is not logged");
