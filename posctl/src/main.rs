@@ -126,6 +126,11 @@ enum Command {
         #[command(subcommand)]
         action: Option<QueueAction>,
     },
+    /// The current batch's transactions, newest first (masked; what void and refund take).
+    Journal {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
     /// Check network, device, host, binding and operator, with remedies
     /// (exit 3 when a check fails).
     Diagnose,
@@ -374,6 +379,10 @@ async fn run(client: &Client, out: &Out, command: Command) -> Result<ExitCode, C
                 out.print(&r, |v| format!("queue flushed\n{}", render::dict(&map(v))));
             }
         },
+        Command::Journal { limit } => {
+            let r = client.call("Payment", "List", &(limit,)).await?;
+            out.print(&r, |v| render::journal(v.as_array().map(Vec::as_slice).unwrap_or_default()));
+        }
         Command::Diagnose => {
             let r = client.call("Terminal", "Diagnose", &()).await?;
             out.print(&r, |v| render::diagnose(v.as_array().map(Vec::as_slice).unwrap_or_default()));

@@ -246,6 +246,24 @@ pub fn diagnose(rows: &[Json]) -> String {
     out
 }
 
+/// `Payment.List`: the batch, newest first; a voided sale says so.
+pub fn journal(items: &[Json]) -> String {
+    if items.is_empty() {
+        return "  no transactions in this batch\n".into();
+    }
+    let mut out = format!("  {:<8} {:>6} {:>16} {:<20} {:<16} {:<12} {:<5}\n", "kind", "stan", "amount", "card / code", "state", "rrn", "date");
+    for i in items.iter().filter_map(Json::as_object) {
+        let card = if s(i, "masked_pan").is_empty() { s(i, "masked_code") } else { s(i, "masked_pan") };
+        let state = match (s(i, "state"), b(i, "voided"), b(i, "offline")) {
+            (st, true, _) => format!("{st}, voided"),
+            (st, _, true) => format!("{st} offline"),
+            (st, _, _) => st.to_string(),
+        };
+        out.push_str(&format!("  {:<8} {:06} {:>16} {:<20} {:<16} {:<12} {:<5}\n", s(i, "kind"), u(i, "stan"), money(u(i, "amount")), card, state, s(i, "rrn"), s(i, "host_date")));
+    }
+    out
+}
+
 pub fn queue_list(items: &[Json]) -> String {
     if items.is_empty() {
         return "  the queue is empty\n".into();

@@ -165,6 +165,13 @@ fn every_method_property_and_named_error_over_the_bus() {
     assert_eq!(list[1]["masked_pan"], json!("622848*********0018"), "{list}");
     assert!(!list.to_string().contains("6228480000000000018"), "no full PAN on the bus");
     assert_eq!(rig.call("Payment", "List", &["u", "1"]).expect("list").as_array().map(Vec::len), Some(1), "limit");
+    // posctl journal reads it as a table: the voided sale says so, masked only.
+    let out = rig.posctl(&["journal"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let voided_line = text.lines().find(|l| l.contains(&format!("{void_stan:06}")) && l.trim_start().starts_with("sale")).unwrap_or("");
+    assert!(voided_line.contains("approved, voided") && voided_line.contains("622848*********0018"), "{text}");
+    assert!(!text.contains("6228480000000000018"), "no full PAN: {text}");
 
     // Balance.
     rig.call("Simulator", "InsertCard", &["s", "default"]).expect("insert");
