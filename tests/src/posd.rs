@@ -396,7 +396,8 @@ impl BusRecorder {
         rec
     }
 
-    fn text(&self) -> String {
+    /// Everything seen so far, as dbus-monitor printed it.
+    pub fn text(&self) -> String {
         std::fs::read_to_string(self.out.path()).unwrap_or_default()
     }
 

@@ -7,7 +7,7 @@ use serde_json::json;
 use smartpos_proto::exchange::Exchange;
 use smartpos_tests::acquirer::faults::Faults;
 use smartpos_tests::mm_standin::ModemManagerStandIn;
-use smartpos_tests::posd::{DEST, PATH, PosdRig, busctl_raw};
+use smartpos_tests::posd::{BusRecorder, DEST, PATH, PosdRig, busctl_raw};
 use std::time::Duration;
 
 /// Waits until `cond` holds (posd reacts to signals on its own time).
@@ -70,6 +70,33 @@ fn the_modem_losing_registration_mid_sale_reverses_it_once_the_network_returns()
     assert_eq!(states, [(2_500, "reversed"), (2_600, "approved")], "{rows:?}");
     assert_eq!(rig.pending(), (0, 0));
     let _ = rig.terminate();
+}
+
+/// posd's own forwarding (every 5 s with the tests' short timeouts) is not
+/// an operation anyone ran: when it reaches nobody it must leave the network
+/// error of the merchant's sign-in in `LastError`. (Seen under load in the
+/// test above: a background forward between the sale's failure and the
+/// property read cleared it.) The background forward is seen on the bus:
+/// its `connecting` stage after the sign-in's answer.
+#[test]
+fn a_background_forward_that_reaches_nobody_leaves_the_network_error_in_last_error() {
+    let rig = PosdRig::start();
+    rig.call("Terminal", "Bind", &["s", "483920"]).expect("bind");
+    rig.call("Terminal", "SignIn", &[]).expect("sign in");
+    rig.sim.h.set_faults(Faults { refuse: true, ..Faults::default() });
+    let queued = rig.with_card("default", "123456#", "Sale", &["ta{sv}", "700", "0"]);
+    assert_eq!((queued["approved"].clone(), queued["offline"].clone()), (json!(true), json!(true)), "queued offline: {queued}");
+    let monitor = BusRecorder::start(rig.bus.address());
+    let connecting = |m: &BusRecorder| m.text().matches("string \"connecting\"").count();
+    let err = rig.call("Terminal", "SignIn", &[]).expect_err("the host refuses");
+    assert!(err.contains("cannot be reached"), "{err}");
+    let after_sign_in = connecting(&monitor);
+    assert_eq!(rig.get("Terminal", "LastError")["category"], json!("network"));
+    eventually("posd's own forward tried the host", || connecting(&monitor) > after_sign_in);
+    // Its attempt is over once posd is idle again.
+    eventually("the background forward finished", || rig.get("Terminal", "State") != json!("busy"));
+    assert_eq!(rig.get("Terminal", "LastError")["category"], json!("network"), "the sign-in's network error stays");
+    assert_eq!(rig.get("Queue", "Depth"), json!(1), "nothing was forwarded");
 }
 
 #[test]

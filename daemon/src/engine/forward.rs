@@ -44,6 +44,18 @@ impl Engine {
         self.record(r)
     }
 
+    /// The housekeeping forward (posd's own, every `retries.forward_every`):
+    /// as [`Engine::flush`], but no one asked for it, so it leaves
+    /// `LastError` as the last operation someone ran left it (docs/dbus-api.md):
+    /// a forward that reached nobody must not hide the network error the
+    /// merchant's sale or sign-in just met.
+    pub fn forward_in_background(&mut self) {
+        if let Err(e) = self.forward_all(true) {
+            tracing::info!(kind = e.kind.name(), "background forward: {}", e.message);
+        }
+        self.resign_if_asked();
+    }
+
     pub(crate) fn forward_all(&mut self, include_flagged: bool) -> EngineResult<FlushResult> {
         self.signed_in_or_offline()?;
         let reversals = self.send_pending_reversals(include_flagged) as u32;

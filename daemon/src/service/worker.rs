@@ -171,7 +171,7 @@ fn run(engine: &mut Engine, job: Job) -> EngineResult<Done> {
         Job::Forward => {
             engine.run_due_downloads(false);
             if engine.queue_stats().is_ok_and(|q| q.depth + q.unanswered_refunds > 0) || engine.store().pending_reversals().is_ok_and(|r| !r.is_empty()) {
-                let _ = engine.flush();
+                engine.forward_in_background();
             }
             Ok(Done::Nothing)
         }
