@@ -167,6 +167,16 @@ class Screen:
         self.sim("remove")
         return r
 
+    def press_on_today(self, result, button):
+        """Closes the sale's result, opens Today and presses `button` (void, refund) on that sale's row; returns the row's selector."""
+        stan = int(result["details"].split("凭证号")[1].split()[0])
+        self.done()
+        self.tab("today")
+        item = f'#today-list .item[data-stan="{stan}"][data-kind="sale"]'
+        self.until(lambda: self.d.find_elements(By.CSS_SELECTOR, f"{item} button.{button}"), f"the sale {stan} with a {button} button")
+        self.d.find_element(By.CSS_SELECTOR, f"{item} button.{button}").click()
+        return item
+
     def operator_pin(self, pin):
         self.until(lambda: self.visible("pin-dialog"), "the operator PIN dialog")
         box = self.el("operator-pin")
@@ -252,12 +262,7 @@ def void_settle(s):
     """A sale, voided from today's list behind the operator PIN (a wrong one first); a second sale, part refunded; then settle."""
     r = s.sale_with_pin("20.00", "default", "123456#")
     expect(r["title"] == ZH["approved"], f"approved: {r}", s)
-    stan = int(r["details"].split("凭证号")[1].split()[0])
-    s.done()
-    s.tab("today")
-    item = f'#today-list .item[data-stan="{stan}"][data-kind="sale"]'
-    s.until(lambda: s.d.find_elements(By.CSS_SELECTOR, item + " button.void"), "the sale with a Void button")
-    s.d.find_element(By.CSS_SELECTOR, item + " button.void").click()
+    item = s.press_on_today(r, "void")
     s.operator_pin("0000")
     s.until(lambda: "操作员密码" in s.text("pin-error") or "operator PIN" in s.text("pin-error"), "the wrong PIN is refused in the dialog")
     expect(s.visible("pin-dialog") and not s.visible("progress"), "nothing ran on a wrong PIN", s)
@@ -273,12 +278,7 @@ def void_settle(s):
     # A refund of part of a second sale, from the same list, behind the PIN.
     s.tab("home")
     r2 = s.sale_with_pin("30.00", "default", "123456#")
-    stan2 = int(r2["details"].split("凭证号")[1].split()[0])
-    s.done()
-    s.tab("today")
-    item2 = f'#today-list .item[data-stan="{stan2}"][data-kind="sale"]'
-    s.until(lambda: s.d.find_elements(By.CSS_SELECTOR, item2 + " button.refund"), "the second sale with a Refund button")
-    s.d.find_element(By.CSS_SELECTOR, item2 + " button.refund").click()
+    s.press_on_today(r2, "refund")
     s.until(lambda: s.visible("refund-row"), "the refund amount box")
     expect(s.el("refund-amount").get_attribute("value") == "30.00", "the amount proposed is the sale's", s)
     s.el("refund-amount").clear()
