@@ -42,6 +42,12 @@ impl DictBuilder {
         }
         self
     }
+    /// The journal's masked column as results carry it: `masked_pan`, or
+    /// for a payment code (field 22 `032`) an empty `masked_pan` and the
+    /// masked code under `masked_code`.
+    pub fn masked(self, masked: &str, entry_mode: &str) -> Self {
+        if entry_mode == crate::store::journal::CODE_ENTRY_MODE { self.s("masked_pan", "").s("masked_code", masked) } else { self.s("masked_pan", masked) }
+    }
     pub fn build(self) -> Dict {
         self.0
     }
@@ -87,8 +93,7 @@ pub fn txn(r: &TxnResult) -> Dict {
 /// its `kind` and `state`, and `voided` (an approved void names it).
 pub fn journal_row(e: &crate::store::journal::Entry, voided: bool) -> Dict {
     use crate::store::journal::EntryState;
-    let code = e.entry_mode == crate::store::journal::CODE_ENTRY_MODE;
-    let d = DictBuilder::new()
+    DictBuilder::new()
         .s("kind", e.kind.as_str())
         .s("state", e.state.as_str())
         .b("approved", matches!(e.state, EntryState::Approved))
@@ -100,13 +105,13 @@ pub fn journal_row(e: &crate::store::journal::Entry, voided: bool) -> Dict {
         .s("rrn", &e.rrn)
         .s("auth_code", &e.auth_code)
         .t("amount", e.amount)
-        .s("masked_pan", if code { "" } else { e.masked_pan.as_str() })
+        .masked(&e.masked_pan, &e.entry_mode)
         .s("interface", &e.interface)
         .s("entry_mode", &e.entry_mode)
         .s("time", &e.created_at)
         .s("host_date", &e.host_date)
-        .s("reference", &e.reference);
-    if code { d.s("masked_code", &e.masked_pan).build() } else { d.build() }
+        .s("reference", &e.reference)
+        .build()
 }
 
 pub fn bind(r: &BindResult) -> Dict {

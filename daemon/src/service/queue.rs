@@ -29,16 +29,15 @@ impl QueueIface {
             .into_iter()
             .map(|i| {
                 // A payment code's refund: the masked code under its own key, as in results.
-                let code = i.entry_mode == crate::store::journal::CODE_ENTRY_MODE;
-                let d = DictBuilder::new()
+                DictBuilder::new()
                     .s("kind", i.kind)
                     .u("batch", i.batch)
                     .u("stan", i.stan)
                     .t("amount", i.amount)
-                    .s("masked_pan", if code { "" } else { i.masked_pan.as_str() })
+                    .masked(&i.masked_pan, &i.entry_mode)
                     .x("queued_at", i.queued_at)
-                    .u("attempts", i.attempts);
-                if code { d.s("masked_code", &i.masked_pan).build() } else { d.build() }
+                    .u("attempts", i.attempts)
+                    .build()
             })
             .collect())
     }

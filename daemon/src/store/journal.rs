@@ -226,9 +226,6 @@ pub struct Outcome<'a> {
 
 const COLUMNS: &str = "id, kind, batch, stan, amount, masked_pan, aid, app_label, entry_mode, response_code, rrn, auth_code, state, reference, created_at, offline, original_id, host_date, interface, oda, tvr, cryptogram, cvm";
 
-/// How many columns [`COLUMNS`] names (the index of a column selected after them).
-const COLUMN_COUNT: usize = 23;
-
 fn entry(r: &Row<'_>) -> rusqlite::Result<Entry> {
     let text = |i: usize| r.get::<_, Option<String>>(i).map(Option::unwrap_or_default);
     Ok(Entry {
@@ -358,8 +355,10 @@ impl Store {
             "SELECT {COLUMNS}, EXISTS (SELECT 1 FROM journal v WHERE v.kind = 'void' AND v.state = 'approved' AND v.original_id = journal.id) \
              FROM journal WHERE batch = ?1 ORDER BY id DESC LIMIT ?2"
         );
+        // The column selected after COLUMNS: its index is their count.
+        let voided = COLUMNS.split(',').count();
         let mut st = self.conn.prepare_cached(&sql)?;
-        let rows = st.query_map(params![batch, limit], |r| Ok((entry(r)?, r.get::<_, i64>(COLUMN_COUNT)? != 0)))?.collect::<Result<Vec<_>, _>>()?;
+        let rows = st.query_map(params![batch, limit], |r| Ok((entry(r)?, r.get::<_, i64>(voided)? != 0)))?.collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
