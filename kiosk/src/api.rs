@@ -76,20 +76,12 @@ pub async fn snapshot(app: &App) -> JsonValue {
         let terminal = app.client.properties("Terminal").await?;
         let queue = app.client.properties("Queue").await?;
         let hardware = app.client.properties("Hardware").await?;
-        Ok::<_, CallError>(json!({"posd": true, "terminal": terminal, "queue": queue, "hardware": hardware}))
+        Ok::<_, CallError>(json!({"posd": true, "terminal": terminal, "queue": queue, "hardware": hardware, "language": app.language}))
     };
-    match all.await {
-        Ok(mut s) => {
-            if let Some(o) = s.as_object_mut() {
-                o.insert("language".into(), json!(app.language));
-            }
-            s
-        }
-        Err(e) => {
-            let f = Failure::from(e);
-            json!({"posd": false, "error": {"name": f.name, "message": f.message}, "language": app.language})
-        }
-    }
+    all.await.unwrap_or_else(|e| {
+        let f = Failure::from(e);
+        json!({"posd": false, "error": {"name": f.name, "message": f.message}, "language": app.language})
+    })
 }
 
 pub async fn state(State(app): State<Arc<App>>) -> Json<JsonValue> {

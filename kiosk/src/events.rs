@@ -30,7 +30,8 @@ pub async fn follow(app: Arc<App>) {
                             let details = sig.args.get(1).cloned().unwrap_or(JsonValue::Null);
                             let _ = app.updates.send(("progress", json!({"stage": stage, "details": details})));
                         }
-                        "PropertiesChanged" => {
+                        // No page open: nobody to read it (a page that opens gets a fresh one first).
+                        "PropertiesChanged" if app.updates.receiver_count() > 0 => {
                             let _ = app.updates.send(("state", crate::api::snapshot(&app).await));
                         }
                         _ => {}
